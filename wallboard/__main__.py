@@ -1,0 +1,5 @@
+import sys
+
+from wallboard.cli import main
+
+sys.exit(main())

@@ -1,0 +1,547 @@
+"""The metrics engine: a deterministic state machine over protocol events (docs/metrics.md).
+
+- ``apply(event)`` never raises on odd input: anomalies are counted by reason and handled as documented.
+- Every query takes ``now``; nothing reads a clock.
+- Memory follows what is live (waiting calls, calls being handled, agents, the rolling window), not the
+  day's volume: "today" is kept as tallies, the rolling window as a deque of outcomes.
+- ``snapshot()`` is JSON-serialisable; ``MetricsEngine.restore(snapshot)`` followed by the rest of a
+  stream gives exactly the figures of the whole stream (integer milliseconds throughout).
+"""
+
+from __future__ import annotations
+
+from collections import Counter, deque
+from dataclasses import dataclass
+from typing import Any
+
+from wallboard.core import protocol as p
+from wallboard.core.day_window import DayClock
+from wallboard.core.metrics_config import SL_FORMULA_TEXT, MetricsConfig, ServiceLevelGoal
+from wallboard.core.occupancy import AVAILABLE_STATES, BUSY_STATES, OccupancyIntegral, occupancy_pct
+from wallboard.core.tally import ABANDON, ANSWER, DEQUEUE, HANDLED, Counts, Tally, count, derived
+
+SNAPSHOT_VERSION = 1
+_RECENT_RESOLVED = 20_000  # call ids remembered to tell "already resolved" from "unknown call"
+_BROADCASTS_KEPT = 20
+WINDOWS = ("today", "rolling")
+
+
+def to_ms(ts: float) -> int:
+    return int(ts * 1000.0 + 0.5)
+
+
+@dataclass(slots=True)
+class WaitingCall:
+    call_id: str
+    queue: str
+    queued_ms: int
+    priority: int
+    channel: str
+    caller: str | None
+
+
+@dataclass(slots=True)
+class ActiveCall:
+    call_id: str
+    queue: str
+    agent_id: str
+    answered_ms: int
+    ended_ms: int | None = None
+    held_since_ms: int | None = None
+    hold_ms: int = 0
+
+
+@dataclass(slots=True)
+class Agent:
+    agent_id: str
+    name: str | None
+    team: str | None
+    queues: tuple[str, ...]
+    state: str
+    reason: str | None
+    since_ms: int
+
+
+@dataclass(slots=True)
+class QueueMeta:
+    name: str | None = None
+    feed_goal: ServiceLevelGoal | None = None
+
+
+class MetricsEngine:
+    def __init__(self, config: MetricsConfig | None = None) -> None:
+        self.config = config or MetricsConfig()
+        self._clock = DayClock(self.config.timezone, self.config.reset_time)
+        self._window_ms = self.config.rolling_minutes * 60_000
+        self.queues: dict[str, QueueMeta] = {}
+        self.waiting: dict[str, dict[str, WaitingCall]] = {}  # queue -> call_id -> call (arrival order)
+        self._waiting_call_queue: dict[str, str] = {}  # call_id -> queue
+        self.active: dict[str, ActiveCall] = {}  # answered calls not yet fully handled
+        self._wrapping: dict[str, str] = {}  # agent_id -> call_id ended, awaiting end of wrap-up
+        self.agents: dict[str, Agent] = {}
+        self._state_counts: Counter[str] = Counter()
+        self._queue_state_counts: dict[str, Counter[str]] = {}
+        self._occ = OccupancyIntegral()
+        self._occ_day_base: tuple[int, int] = (0, 0)
+        self._today: dict[str, Tally] = {}
+        self._rolling: dict[str, Tally] = {}
+        self._outcomes: deque[tuple[int, str, int, int]] = deque()  # (ts_ms, queue, kind, dur_ms)
+        self._recent: deque[str] = deque()
+        self._recent_set: set[str] = set()
+        self.broadcasts: deque[p.Broadcast] = deque(maxlen=_BROADCASTS_KEPT)
+        self.anomalies: Counter[str] = Counter()
+        self.events_applied = 0
+        self.latest_ms: int | None = None
+        self._day_start_ms = 0
+        self._next_reset_ms = 0
+        self._handlers = {
+            p.CallQueued: self._on_queued, p.CallAnswered: self._on_answered, p.CallHeld: self._on_held,
+            p.CallRetrieved: self._on_retrieved, p.CallEnded: self._on_ended,
+            p.CallAbandoned: self._on_abandoned, p.CallDequeued: self._on_dequeued,
+            p.AgentState: self._on_agent_state, p.QueueInfo: self._on_queue_info,
+            p.Broadcast: self._on_broadcast,
+        }
+
+    # ------------------------------------------------------------------ applying events
+    def apply(self, event: p.Event) -> None:
+        t = to_ms(event.ts)
+        latest = self.latest_ms
+        if latest is None:
+            self._start_day(t)
+            self.latest_ms = t
+        elif t > latest:
+            if t >= self._next_reset_ms:
+                self._roll_day(t)
+            self.latest_ms = t
+        elif t < latest:
+            self.anomalies["out_of_order"] += 1
+        self._handlers[type(event)](event, t)
+        self.events_applied += 1
+
+    def apply_many(self, events: list[p.Event]) -> None:
+        apply = self.apply
+        for e in events:
+            apply(e)
+
+    def _start_day(self, t: int) -> None:
+        self._day_start_ms = to_ms(self._clock.day_start(t / 1000))
+        self._next_reset_ms = to_ms(self._clock.next_reset(t / 1000))
+
+    def _roll_day(self, t: int) -> None:
+        self._start_day(t)
+        self._today.clear()
+        self._occ_day_base = self._occ.at(self._day_start_ms)
+
+    def _record(self, t: int, queue: str, kind: int, dur_ms: int) -> None:
+        if t >= self._day_start_ms:
+            tally = self._today.get(queue)
+            if tally is None:
+                tally = self._today[queue] = Tally()
+            tally.add(kind, dur_ms)
+        else:
+            self.anomalies["before_day_start"] += 1
+        cutoff = self.latest_ms - self._window_ms  # type: ignore[operator]
+        if t <= cutoff:
+            return  # already outside the rolling window
+        rolling = self._rolling.get(queue)
+        if rolling is None:
+            rolling = self._rolling[queue] = Tally()
+        rolling.add(kind, dur_ms)
+        out = self._outcomes
+        item = (t, queue, kind, dur_ms)
+        if not out or out[-1][0] <= t:
+            out.append(item)
+        else:  # late outcome: keep the deque in time order
+            i = len(out) - 1
+            while i > 0 and out[i - 1][0] > t:
+                i -= 1
+            out.insert(i, item)
+        while out and out[0][0] <= cutoff:
+            t0, q0, k0, d0 = out.popleft()
+            self._rolling[q0].add(k0, d0, -1)
+
+    def _duration(self, start: int, end: int) -> int:
+        if end < start:
+            self.anomalies["negative_duration"] += 1
+            return 0
+        return end - start
+
+    def _remember(self, call_id: str) -> None:
+        if call_id in self._recent_set:
+            return
+        self._recent.append(call_id)
+        self._recent_set.add(call_id)
+        if len(self._recent) > _RECENT_RESOLVED:
+            self._recent_set.discard(self._recent.popleft())
+
+    def _missing_call(self, call_id: str) -> None:
+        self.anomalies["already_resolved" if call_id in self._recent_set else "unknown_call"] += 1
+
+    def _touch_queue(self, queue: str) -> None:
+        if queue not in self.queues:
+            self.queues[queue] = QueueMeta()
+            self.waiting[queue] = {}
+
+    def _take_waiting(self, call_id: str, queue: str) -> WaitingCall | None:
+        q = self._waiting_call_queue.pop(call_id, None)
+        if q is None:
+            self._missing_call(call_id)
+            return None
+        if q != queue:
+            self.anomalies["queue_mismatch"] += 1
+        return self.waiting[q].pop(call_id)
+
+    def _on_queued(self, e: p.CallQueued, t: int) -> None:
+        self._touch_queue(e.queue)
+        prev = self._waiting_call_queue.get(e.call_id)
+        if prev is not None:
+            if prev == e.queue:
+                self.anomalies["duplicate_queued"] += 1
+                return
+            # Moved without a call_dequeued: count the first visit as dequeued (transfer).
+            self.anomalies["requeued_without_dequeue"] += 1
+            w = self._take_waiting(e.call_id, prev)
+            if w is not None:
+                self._record(t, w.queue, DEQUEUE, 0)
+        self.waiting[e.queue][e.call_id] = WaitingCall(e.call_id, e.queue, t, e.priority, e.channel, e.caller)
+        self._waiting_call_queue[e.call_id] = e.queue
+
+    def _on_answered(self, e: p.CallAnswered, t: int) -> None:
+        w = self._take_waiting(e.call_id, e.queue)
+        if w is None:
+            return
+        self._remember(e.call_id)
+        self._record(t, w.queue, ANSWER, self._duration(w.queued_ms, t))
+        pending = self._wrapping.get(e.agent_id)
+        if pending is not None:  # the agent skipped the rest of wrap-up
+            self._complete(e.agent_id, t)
+        old = self.active.get(e.call_id)
+        if old is not None:
+            self.anomalies["answered_while_active"] += 1
+            self._drop_active(e.call_id)
+        self.active[e.call_id] = ActiveCall(e.call_id, w.queue, e.agent_id, t)
+
+    def _on_abandoned(self, e: p.CallAbandoned, t: int) -> None:
+        w = self._take_waiting(e.call_id, e.queue)
+        if w is None:
+            return
+        self._remember(e.call_id)
+        self._record(t, w.queue, ABANDON, self._duration(w.queued_ms, t))
+
+    def _on_dequeued(self, e: p.CallDequeued, t: int) -> None:
+        w = self._take_waiting(e.call_id, e.queue)
+        if w is None:
+            return
+        self._remember(e.call_id)
+        self._record(t, w.queue, DEQUEUE, self._duration(w.queued_ms, t))
+
+    def _active_for(self, call_id: str, agent_id: str) -> ActiveCall | None:
+        a = self.active.get(call_id)
+        if a is None or a.ended_ms is not None:
+            self._missing_call(call_id)
+            return None
+        if a.agent_id != agent_id:
+            self.anomalies["agent_mismatch"] += 1
+        return a
+
+    def _on_held(self, e: p.CallHeld, t: int) -> None:
+        a = self._active_for(e.call_id, e.agent_id)
+        if a is None:
+            return
+        if a.held_since_ms is not None:
+            self.anomalies["duplicate_hold"] += 1
+            return
+        a.held_since_ms = t
+
+    def _on_retrieved(self, e: p.CallRetrieved, t: int) -> None:
+        a = self._active_for(e.call_id, e.agent_id)
+        if a is None:
+            return
+        if a.held_since_ms is None:
+            self.anomalies["retrieved_not_held"] += 1
+            return
+        a.hold_ms += self._duration(a.held_since_ms, t)
+        a.held_since_ms = None
+
+    def _on_ended(self, e: p.CallEnded, t: int) -> None:
+        a = self._active_for(e.call_id, e.agent_id)
+        if a is None:
+            return
+        if a.held_since_ms is not None:
+            a.hold_ms += self._duration(a.held_since_ms, t)
+            a.held_since_ms = None
+        a.ended_ms = t
+        if a.agent_id in self._wrapping:  # a second call ended before the first one's wrap-up closed
+            self._complete(a.agent_id, t)
+        self._wrapping[a.agent_id] = a.call_id
+        agent = self.agents.get(a.agent_id)
+        if agent is not None and agent.state not in ("on_call", "wrap_up"):
+            # The agent already left the call (state arrived first): handling is over now.
+            self._complete(a.agent_id, t)
+
+    def _complete(self, agent_id: str, t: int) -> None:
+        call_id = self._wrapping.pop(agent_id)
+        a = self.active.pop(call_id, None)
+        if a is not None:
+            self._record(t, a.queue, HANDLED, self._duration(a.answered_ms, t))
+
+    def _drop_active(self, call_id: str) -> None:
+        a = self.active.pop(call_id)
+        if self._wrapping.get(a.agent_id) == call_id:
+            del self._wrapping[a.agent_id]
+
+    def _on_agent_state(self, e: p.AgentState, t: int) -> None:
+        agent = self.agents.get(e.agent_id)
+        new_queues = tuple(e.queues) if e.queues is not None else None
+        if agent is None:
+            agent = Agent(e.agent_id, e.name, e.team, new_queues or (), e.state, e.reason, t)
+            self.agents[e.agent_id] = agent
+            self._count_agent(agent, +1)
+            self._occ.change(t, int(e.state in BUSY_STATES), int(e.state in AVAILABLE_STATES))
+        else:
+            if e.name is not None:
+                agent.name = e.name
+            if e.team is not None:
+                agent.team = e.team
+            changed = e.state != agent.state or e.reason != agent.reason
+            if changed or (new_queues is not None and new_queues != agent.queues):
+                self._count_agent(agent, -1)
+                old_state = agent.state
+                if new_queues is not None:
+                    agent.queues = new_queues
+                agent.state, agent.reason = e.state, e.reason
+                self._count_agent(agent, +1)
+                d_busy = int(e.state in BUSY_STATES) - int(old_state in BUSY_STATES)
+                d_avail = int(e.state in AVAILABLE_STATES) - int(old_state in AVAILABLE_STATES)
+                if d_busy or d_avail:
+                    self._occ.change(t, d_busy, d_avail)
+            if changed:
+                agent.since_ms = t
+        if e.state != "wrap_up" and e.agent_id in self._wrapping:
+            self._complete(e.agent_id, t)
+        self._occ.prune(self.latest_ms - self._window_ms)  # type: ignore[operator]
+
+    def _count_agent(self, agent: Agent, sign: int) -> None:
+        self._state_counts[agent.state] += sign
+        for q in agent.queues:
+            self._touch_queue(q)
+            qc = self._queue_state_counts.get(q)
+            if qc is None:
+                qc = self._queue_state_counts[q] = Counter()
+            qc[agent.state] += sign
+
+    def _on_queue_info(self, e: p.QueueInfo, t: int) -> None:
+        self._touch_queue(e.queue)
+        meta = self.queues[e.queue]
+        meta.name = e.name
+        if e.sl_threshold_s is not None or e.sl_target_pct is not None:
+            base = ServiceLevelGoal()
+            meta.feed_goal = ServiceLevelGoal(
+                threshold_s=e.sl_threshold_s if e.sl_threshold_s is not None else base.threshold_s,
+                target_pct=e.sl_target_pct if e.sl_target_pct is not None else base.target_pct,
+            )
+
+    def _on_broadcast(self, e: p.Broadcast, t: int) -> None:
+        self.broadcasts.append(e)
+
+    # ------------------------------------------------------------------ queries
+    def goal(self, queue: str) -> ServiceLevelGoal:
+        cfg = self.config
+        if queue in cfg.queue_goals:
+            return cfg.queue_goals[queue]
+        meta = self.queues.get(queue)
+        if cfg.use_feed_goals and meta is not None and meta.feed_goal is not None:
+            return meta.feed_goal
+        return cfg.default_goal
+
+    def effective_now_ms(self, now: float) -> int:
+        """Queries never look earlier than the newest event (a client clock slightly behind the feed)."""
+        n = to_ms(now)
+        return n if self.latest_ms is None or n > self.latest_ms else self.latest_ms
+
+    def _rolling_tallies(self, now_ms: int) -> dict[str, Tally]:
+        cutoff = now_ms - self._window_ms
+        out = self._outcomes
+        if not out or out[0][0] > cutoff:
+            return self._rolling
+        tallies = {q: t.copy() for q, t in self._rolling.items()}
+        for ts, q, k, d in out:
+            if ts > cutoff:
+                break
+            tallies[q].add(k, d, -1)
+        return tallies
+
+    def _today_tallies(self, now_ms: int) -> dict[str, Tally]:
+        return {} if now_ms >= self._next_reset_ms else self._today
+
+    def _live(self, queue: str, now_ms: int, threshold_ms: int) -> tuple[int, int, int]:
+        """(waiting, longest wait ms, waiting beyond the threshold) of one queue."""
+        calls = self.waiting.get(queue)
+        if not calls:
+            return 0, 0, 0
+        oldest = min(c.queued_ms for c in calls.values())
+        over_before = now_ms - threshold_ms
+        over = sum(1 for c in calls.values() if c.queued_ms < over_before)
+        return len(calls), max(0, now_ms - oldest), over
+
+    def queue_ids(self) -> list[str]:
+        return sorted(self.queues)
+
+    def figures(self, now: float, *, agent_list: bool = False) -> dict[str, Any]:
+        """All figures as of ``now`` in the documented JSON shape (docs/metrics.md)."""
+        now_ms = self.effective_now_ms(now)
+        cfg = self.config
+        windows = {"today": self._today_tallies(now_ms), "rolling": self._rolling_tallies(now_ms)}
+        totals = {w: Counts() for w in WINDOWS}
+        total_waiting, total_longest = 0, 0
+        goals: set[ServiceLevelGoal] = set()
+        queues: dict[str, Any] = {}
+        empty = Tally()
+        for q in self.queue_ids():
+            goal = self.goal(q)
+            goals.add(goal)
+            waiting, longest_ms, over = self._live(q, now_ms, goal.threshold_s * 1000)
+            total_waiting += waiting
+            total_longest = max(total_longest, longest_ms)
+            per: dict[str, Any] = {}
+            for w in WINDOWS:
+                c = count(windows[w].get(q, empty), goal.threshold_s, cfg.short_abandon_s, over)
+                totals[w] += c
+                per[w] = self._window_figures(c, waiting, longest_ms, goal.threshold_s, goal.target_pct)
+            per["name"] = self.queues[q].name or q
+            queues[q] = per
+        # The total shows a goal only when every queue shares it; otherwise its threshold is mixed.
+        common = goals.pop() if len(goals) == 1 else None
+        total = {
+            w: self._window_figures(totals[w], total_waiting, total_longest,
+                                    common.threshold_s if common else None,
+                                    common.target_pct if common else None)
+            for w in WINDOWS
+        }
+        return {
+            "at": now_ms / 1000,
+            "sl_formula": cfg.sl_formula,
+            "sl_formula_text": SL_FORMULA_TEXT[cfg.sl_formula],
+            "total": total,
+            "queues": queues,
+            "agents": self.agent_figures(now_ms, agent_list),
+            "anomalies": dict(sorted(self.anomalies.items())),
+            "broadcasts": self.active_broadcasts(now_ms / 1000),
+        }
+
+    def _window_figures(self, c: Counts, waiting: int, longest_ms: int, threshold_s: int | None,
+                        target_pct: float | None) -> dict[str, Any]:
+        d: dict[str, Any] = {"waiting": waiting, "longest_wait_s": longest_ms / 1000}
+        d.update(derived(c, self.config.sl_formula))
+        d["sl_threshold_s"] = threshold_s
+        d["sl_target_pct"] = target_pct
+        return d
+
+    def agent_figures(self, now_ms: int, agent_list: bool = False) -> dict[str, Any]:
+        by_state = {s: self._state_counts.get(s, 0) for s in p.AGENT_STATES}
+        by_queue = {q: {s: c.get(s, 0) for s in p.AGENT_STATES}
+                    for q, c in sorted(self._queue_state_counts.items())}
+        busy_now, avail_now = self._occ.at(now_ms)
+        if now_ms >= self._next_reset_ms:
+            base = self._occ.at(to_ms(self._clock.day_start(now_ms / 1000)))
+        else:
+            base = self._occ_day_base
+        busy_w, avail_w = self._occ.at(now_ms - self._window_ms)
+        out: dict[str, Any] = {
+            "by_state": by_state,
+            "logged_in": sum(n for s, n in by_state.items() if s != "logged_out"),
+            "by_queue": by_queue,
+            "occupancy_pct": {
+                "today": occupancy_pct(busy_now - base[0], avail_now - base[1]),
+                "rolling": occupancy_pct(busy_now - busy_w, avail_now - avail_w),
+            },
+        }
+        if agent_list:
+            out["list"] = self.agent_rows(now_ms)
+        return out
+
+    def agent_rows(self, now_ms: int) -> list[dict[str, Any]]:
+        rows = []
+        for a in self.agents.values():
+            call = self.active.get(self._wrapping.get(a.agent_id, "")) if a.state == "wrap_up" else None
+            rows.append({
+                "agent_id": a.agent_id, "name": a.name or a.agent_id, "team": a.team, "queues": list(a.queues),
+                "state": a.state, "reason": a.reason, "since": a.since_ms / 1000,
+                "time_in_state_s": max(0, now_ms - a.since_ms) / 1000,
+                "call_queue": call.queue if call else None,
+            })
+        return rows
+
+    def active_broadcasts(self, now: float) -> list[dict[str, Any]]:
+        return [{"ts": b.ts, "text": b.text, "level": b.level, "expires": b.expires}
+                for b in self.broadcasts if b.expires is None or b.expires > now]
+
+    def waiting_calls(self, now: float, queue: str | None = None) -> list[dict[str, Any]]:
+        """Callers in queue, longest-waiting first."""
+        now_ms = self.effective_now_ms(now)
+        qs = [queue] if queue is not None else list(self.waiting)
+        calls = [c for q in qs for c in self.waiting.get(q, {}).values()]
+        calls.sort(key=lambda c: c.queued_ms)
+        return [{"call_id": c.call_id, "queue": c.queue, "wait_s": max(0, now_ms - c.queued_ms) / 1000,
+                 "priority": c.priority, "channel": c.channel, "caller": c.caller} for c in calls]
+
+    # ------------------------------------------------------------------ snapshot and restore
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "version": SNAPSHOT_VERSION,
+            "latest_ms": self.latest_ms,
+            "events_applied": self.events_applied,
+            "day_start_ms": self._day_start_ms,
+            "next_reset_ms": self._next_reset_ms,
+            "queues": {q: {"name": m.name,
+                           "feed_goal": m.feed_goal.model_dump() if m.feed_goal else None}
+                       for q, m in self.queues.items()},
+            "waiting": [[c.call_id, c.queue, c.queued_ms, c.priority, c.channel, c.caller]
+                        for calls in self.waiting.values() for c in calls.values()],
+            "active": [[a.call_id, a.queue, a.agent_id, a.answered_ms, a.ended_ms, a.held_since_ms, a.hold_ms]
+                       for a in self.active.values()],
+            "wrapping": dict(self._wrapping),
+            "agents": [[a.agent_id, a.name, a.team, list(a.queues), a.state, a.reason, a.since_ms]
+                       for a in self.agents.values()],
+            "occupancy": {"points": [list(x) for x in self._occ.points], "day_base": list(self._occ_day_base)},
+            "today": {q: t.to_json() for q, t in self._today.items()},
+            "rolling": {q: t.to_json() for q, t in self._rolling.items()},
+            "outcomes": [list(o) for o in self._outcomes],
+            "recent": list(self._recent),
+            "broadcasts": [p.event_to_dict(b) for b in self.broadcasts],
+            "anomalies": dict(self.anomalies),
+        }
+
+    @classmethod
+    def restore(cls, snap: dict[str, Any], config: MetricsConfig | None = None) -> MetricsEngine:
+        if snap.get("version") != SNAPSHOT_VERSION:
+            raise ValueError(f"unsupported snapshot version {snap.get('version')!r}")
+        eng = cls(config)
+        eng.latest_ms = snap["latest_ms"]
+        eng.events_applied = snap["events_applied"]
+        eng._day_start_ms = snap["day_start_ms"]
+        eng._next_reset_ms = snap["next_reset_ms"]
+        for q, m in snap["queues"].items():
+            eng._touch_queue(q)
+            eng.queues[q] = QueueMeta(m["name"], ServiceLevelGoal(**m["feed_goal"]) if m["feed_goal"] else None)
+        for call_id, queue, queued_ms, priority, channel, caller in snap["waiting"]:
+            eng._touch_queue(queue)
+            eng.waiting[queue][call_id] = WaitingCall(call_id, queue, queued_ms, priority, channel, caller)
+            eng._waiting_call_queue[call_id] = queue
+        for call_id, queue, agent_id, ans, ended, held, hold in snap["active"]:
+            eng.active[call_id] = ActiveCall(call_id, queue, agent_id, ans, ended, held, hold)
+        eng._wrapping = dict(snap["wrapping"])
+        for agent_id, name, team, queues, state, reason, since in snap["agents"]:
+            agent = Agent(agent_id, name, team, tuple(queues), state, reason, since)
+            eng.agents[agent_id] = agent
+            eng._count_agent(agent, +1)
+        eng._occ.points = deque(tuple(x) for x in snap["occupancy"]["points"])  # type: ignore[misc]
+        eng._occ_day_base = tuple(snap["occupancy"]["day_base"])  # type: ignore[assignment]
+        eng._today = {q: Tally.from_json(t) for q, t in snap["today"].items()}
+        eng._rolling = {q: Tally.from_json(t) for q, t in snap["rolling"].items()}
+        eng._outcomes = deque(tuple(o) for o in snap["outcomes"])  # type: ignore[misc]
+        eng._recent = deque(snap["recent"])
+        eng._recent_set = set(eng._recent)
+        eng.broadcasts.extend(p.EVENT_ADAPTER.validate_python(b) for b in snap["broadcasts"])
+        eng.anomalies = Counter(snap["anomalies"])
+        return eng
