@@ -1,0 +1,183 @@
+"""The board's configuration: feed connection, metrics settings, pages of tiles, theme, kiosk options.
+
+Pure pydantic models (no I/O): ``parse_board_config(text)`` takes TOML text that the caller has read.
+Every model forbids unknown keys so that a typo in a site's config is an error, not a silent default.
+Sections other issues add later (alerts) go next to these as new top-level keys of :class:`BoardConfig`.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from wallboard.core.metrics_config import MetricsConfig
+
+_STRICT = ConfigDict(extra="forbid", frozen=True)
+
+ThemeName = Literal["dark", "light", "high-contrast"]
+THEMES: tuple[str, ...] = ("dark", "light", "high-contrast")
+Window = Literal["today", "rolling"]
+FigureKind = Literal["waiting", "longest_wait", "asa", "aht", "service_level", "abandoned", "occupancy"]
+FIGURE_KINDS: tuple[str, ...] = (
+    "waiting", "longest_wait", "asa", "aht", "service_level", "abandoned", "occupancy"
+)
+
+
+class GridPlace(BaseModel):
+    """Where an item sits on its page's grid (0-based cell, spans in cells)."""
+
+    model_config = _STRICT
+    row: int = Field(0, ge=0, le=63)
+    col: int = Field(0, ge=0, le=63)
+    row_span: int = Field(1, ge=1, le=64)
+    col_span: int = Field(1, ge=1, le=64)
+
+
+class Thresholds(BaseModel):
+    """Severity bands for a figure. For service level and occupancy lower is worse, elsewhere higher."""
+
+    model_config = _STRICT
+    warn: float | None = None
+    alarm: float | None = None
+
+
+class FigureTile(GridPlace):
+    """One big figure: its kind, the queue it covers (``None``: all queues) and the window."""
+
+    kind: FigureKind
+    queue: str | None = None
+    window: Window = "today"
+    title: str | None = None  # default: derived from kind, queue and window
+    sparkline: bool = False  # last 60 minutes
+    show_formula: bool = True  # service level: print the formula under the figure
+    thresholds: Thresholds | None = None  # default: derived from the queue's service-level goal
+
+
+class AgentStateTile(GridPlace):
+    """Counts of agents by state (a summary bar), for one queue or all."""
+
+    kind: Literal["agent_states"]
+    queue: str | None = None
+    title: str | None = None
+
+
+class AgentBoardTile(GridPlace):
+    """Every agent as a cell, grouped by state or team, longest in state first; pages when it overflows."""
+
+    kind: Literal["agent_board"]
+    queue: str | None = None
+    group_by: Literal["state", "team"] = "state"
+    include_logged_out: bool = False
+    page_seconds: float = Field(12.0, ge=2, le=600)
+    title: str | None = None
+
+
+TileConfig = Annotated[FigureTile | AgentStateTile | AgentBoardTile, Field(discriminator="kind")]
+
+
+class PageConfig(BaseModel):
+    model_config = _STRICT
+    title: str = "Overview"
+    rows: int = Field(3, ge=1, le=64)
+    cols: int = Field(4, ge=1, le=64)
+    dwell_seconds: float | None = Field(None, ge=3, le=3600)  # default: BoardConfig.rotate_seconds
+    tiles: list[TileConfig] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _tiles_fit(self) -> PageConfig:
+        for i, t in enumerate(self.tiles):
+            if t.row + t.row_span > self.rows or t.col + t.col_span > self.cols:
+                raise ValueError(
+                    f"tile {i} ({t.kind}) at row {t.row}+{t.row_span}, col {t.col}+{t.col_span} "
+                    f"does not fit the {self.rows}x{self.cols} grid of page {self.title!r}")
+        return self
+
+
+class FeedSettings(BaseModel):
+    model_config = _STRICT
+    url: str = "ws://127.0.0.1:8765/"
+    token: str | None = None
+    # Figures are marked stale when no data (events or heartbeats) came for this long.
+    stale_after_s: float = Field(5.0, ge=1, le=600)
+
+
+class TickerConfig(BaseModel):
+    model_config = _STRICT
+    messages: list[Annotated[str, Field(min_length=1, max_length=2000)]] = Field(default_factory=list)
+    seconds_per_message: float = Field(8.0, ge=2, le=600)
+    show_broadcasts: bool = True
+
+
+class KioskConfig(BaseModel):
+    model_config = _STRICT
+    screen: str | None = None  # QScreen name, or 0-based index as text; None: the primary screen
+    hide_cursor: bool = True
+    inhibit_screensaver: bool = True
+    drift_px: int = Field(4, ge=0, le=40)  # burn-in protection: how far the layout wanders
+    drift_every_s: float = Field(180.0, ge=5, le=3600)
+
+
+class BoardConfig(BaseModel):
+    model_config = _STRICT
+    title: str = "Contact centre"
+    theme: ThemeName = "dark"
+    feed: FeedSettings = FeedSettings()
+    metrics: MetricsConfig = MetricsConfig()
+    rotate_seconds: float = Field(20.0, ge=3, le=3600)
+    pages: list[PageConfig] = Field(default_factory=lambda: default_pages())
+    ticker: TickerConfig = TickerConfig()
+    kiosk: KioskConfig = KioskConfig()
+
+
+def default_pages(queues: list[str] | None = None) -> list[PageConfig]:
+    """The built-in board: all-queue figures and the agent board on one page, optionally a page per queue."""
+    overview = PageConfig(
+        title="All queues", rows=3, cols=4,
+        tiles=[
+            FigureTile(kind="waiting", row=0, col=0, sparkline=True),
+            FigureTile(kind="longest_wait", row=0, col=1, sparkline=True),
+            FigureTile(kind="service_level", row=0, col=2, sparkline=True),
+            FigureTile(kind="abandoned", row=0, col=3),
+            FigureTile(kind="asa", row=1, col=0),
+            FigureTile(kind="aht", row=1, col=1),
+            AgentStateTile(kind="agent_states", row=1, col=2, col_span=2),
+            AgentBoardTile(kind="agent_board", row=2, col=0, col_span=4),
+        ],
+    )
+    pages = [overview]
+    for q in queues or []:
+        pages.append(PageConfig(
+            title=q, rows=2, cols=4,
+            tiles=[
+                FigureTile(kind="waiting", queue=q, row=0, col=0, sparkline=True),
+                FigureTile(kind="longest_wait", queue=q, row=0, col=1),
+                FigureTile(kind="service_level", queue=q, row=0, col=2, sparkline=True),
+                FigureTile(kind="abandoned", queue=q, row=0, col=3),
+                FigureTile(kind="asa", queue=q, row=1, col=0),
+                FigureTile(kind="aht", queue=q, row=1, col=1),
+                AgentStateTile(kind="agent_states", queue=q, row=1, col=2, col_span=2),
+            ],
+        ))
+    return pages
+
+
+class BoardConfigError(ValueError):
+    """A config that cannot be used, with a message fit for the person who wrote it."""
+
+
+def parse_board_config(text: str, source: str = "config") -> BoardConfig:
+    """Parse TOML text into a :class:`BoardConfig`; errors name the key and the problem."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise BoardConfigError(f"{source}: not valid TOML: {exc}") from exc
+    try:
+        return BoardConfig.model_validate(data)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors(include_url=False, include_input=False):
+            loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
+            lines.append(f"  {loc}: {err['msg']}")
+        raise BoardConfigError(f"{source}: invalid board config:\n" + "\n".join(lines)) from exc
