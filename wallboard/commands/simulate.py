@@ -1,4 +1,4 @@
-"""`wallboard simulate SCENARIO`: run the contact-centre simulator, in real time (× speed) or as fast as possible."""
+"""`wallboard simulate SCENARIO`: run the simulator in real time (× speed) or as fast as possible."""
 
 from __future__ import annotations
 

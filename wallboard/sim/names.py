@@ -9,8 +9,9 @@ _FIRST = (
     "Kirsten", "Luca", "Maya", "Niall",
 )
 _LAST = (
-    "Adeyemi", "Bauer", "Costa", "Dubois", "Evans", "Fischer", "García", "Haddad", "Ito", "Jensen", "Kowalski",
-    "Lindqvist", "Moreau", "Nowak", "O'Brien", "Patel", "Quintero", "Rossi", "Schmidt", "Tanaka", "Usman",
+    "Adeyemi", "Bauer", "Costa", "Dubois", "Evans", "Fischer", "García", "Haddad", "Ito", "Jensen",
+    "Kowalski", "Lindqvist", "Moreau", "Nowak", "O'Brien", "Patel", "Quintero", "Rossi", "Schmidt",
+    "Tanaka", "Usman",
     "Varga", "Walsh", "Xu", "Yilmaz", "Zielinski", "Ahmed", "Byrne", "Chen", "Da Silva", "Eriksen",
 )
 

@@ -18,6 +18,7 @@ from wallboard.sim.distributions import DISTRIBUTION_KINDS, Distribution, Fixed
 
 Ident = Annotated[str, Field(min_length=1, max_length=200)]
 Text = Annotated[str, Field(max_length=200)]
+Multiplier = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 _HH_MM = re.compile(r"([01]\d|2[0-3]):([0-5]\d)")
 
@@ -50,7 +51,7 @@ class QueueSpec(_Model):
     rate_per_hour: Annotated[float, Field(gt=0, allow_inf_nan=False)]
     # Multipliers of rate_per_hour through the local day: 24 (hourly) or 96 (per 15 min) values, or the
     # name of an entry in the scenario's [profiles] table. None: a flat rate all day.
-    profile: str | list[Annotated[float, Field(ge=0, allow_inf_nan=False)]] | None = None
+    profile: str | list[Multiplier] | None = None
     priority: int = 0
     channel: Literal["voice", "chat", "email", "callback"] = "voice"
     sl_threshold_s: Annotated[int, Field(ge=1, le=3600)] = 20
@@ -153,7 +154,7 @@ class Scenario(_Model):
     name: Ident = "scenario"
     description: str = ""
     timezone: str = "UTC"
-    profiles: dict[str, list[Annotated[float, Field(ge=0, allow_inf_nan=False)]]] = Field(default_factory=dict)
+    profiles: dict[str, list[Multiplier]] = Field(default_factory=dict)
     queues: Annotated[list[QueueSpec], Field(min_length=1)]
     teams: Annotated[list[TeamSpec], Field(min_length=1)]
     incidents: list[Incident] = Field(default_factory=list)
@@ -199,10 +200,13 @@ def _resolve(path_or_name: str | Path) -> Path:
     raise ScenarioError(f"{path_or_name}: no such scenario file or shipped scenario (shipped: {names})")
 
 
+_TAGS = (*DISTRIBUTION_KINDS, "surge", "meeting")
+
+
 def _loc(parts: tuple[Any, ...]) -> str:
     # Pydantic puts the tag of a tagged union in the path (talk.lognormal.sd); the user wrote talk.sd.
     kept = [str(p) for i, p in enumerate(parts)
-            if not (i > 0 and isinstance(p, str) and p in DISTRIBUTION_KINDS + ("surge", "meeting"))]
+            if not (i > 0 and isinstance(p, str) and p in _TAGS)]
     return ".".join(kept) or "(file)"
 
 
@@ -265,7 +269,10 @@ def _cross_check(s: Scenario) -> list[str]:
         if len(set(t.queues)) != len(t.queues):
             out.append(f"teams.{i}.queues: a queue is listed twice")
     for i, inc in enumerate(s.incidents):
-        refs, known, field = (inc.queues, ids, "queues") if inc.kind == "surge" else (inc.teams, teams, "teams")
+        if inc.kind == "surge":
+            refs, known, field = inc.queues, ids, "queues"
+        else:
+            refs, known, field = inc.teams, teams, "teams"
         for j, r in enumerate(refs):
             if r not in known:
                 out.append(f"incidents.{i}.{field}.{j}: unknown {field[:-1]} {r!r}")

@@ -135,10 +135,12 @@ class Simulator:
         for team in scenario.teams:
             members = self.teams[team.name] = []
             ring = team.ringing.sampler(rng)
-            breaks = [(b.after_minutes, b.jitter_minutes, b.reason, b.duration.sampler(rng)) for b in team.breaks]
+            breaks = [(b.after_minutes, b.jitter_minutes, b.reason, b.duration.sampler(rng))
+                      for b in team.breaks]
             for _ in range(team.agents):
                 n = len(self.agents)
-                a = _Agent(f"A{n + 1:0{width}d}", agent_name(n), team.name, [self.queues[i] for i in team.queues])
+                skills = [self.queues[i] for i in team.queues]
+                a = _Agent(f"A{n + 1:0{width}d}", agent_name(n), team.name, skills)
                 a.ring = ring
                 a.breaks = breaks
                 if team.shift is not None:

@@ -47,7 +47,7 @@ def call_answered(ts: float, call_id: str, queue: str, agent_id: str) -> CallAns
     return e
 
 
-def _call_agent(cls: type, type_: str, ts: float, call_id: str, agent_id: str):  # noqa: ANN202
+def _call_agent(cls: type, type_: str, ts: float, call_id: str, agent_id: str):
     e = _new(cls)
     _set(e, "ts", ts)
     _set(e, "type", type_)
@@ -103,7 +103,8 @@ def agent_state(ts: float, agent_id: str, state: str, reason: str | None = None,
 
 # Rare events: validated construction costs nothing that matters here.
 def queue_info(ts: float, queue: str, name: str, sl_threshold_s: int, sl_target_pct: float) -> QueueInfo:
-    return QueueInfo(ts=ts, queue=queue, name=name, sl_threshold_s=sl_threshold_s, sl_target_pct=sl_target_pct)
+    return QueueInfo(ts=ts, queue=queue, name=name, sl_threshold_s=sl_threshold_s,
+                     sl_target_pct=sl_target_pct)
 
 
 def broadcast(ts: float, text: str, level: str, expires: float | None) -> Broadcast:
