@@ -1,0 +1,335 @@
+"""The feed's stream envelope (docs/protocol.md, "Stream envelope"), sans I/O.
+
+Everything here is pure: frame models and their encoding, close codes, and the small state machines a
+client needs (seq tracking and resume decisions, clock-offset estimation, reconnect backoff, data age).
+The asyncio server and client in ``wallboard.feed`` only move bytes and call into this module.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+FEED_PROTOCOL = 1
+SUBPROTOCOL = "wallboard.v1"  # websocket subprotocol; a client offering only other wallboard.* gets 426
+SUBPROTOCOL_PREFIX = "wallboard."
+
+# Close codes. 1xxx are RFC 6455; 4xxx are ours (private use range).
+CLOSE_NORMAL = 1000  # client stopping
+CLOSE_GOING_AWAY = 1001  # server shutting down: reconnect with backoff
+CLOSE_TOO_BIG = 1009  # a message exceeded the receiver's limit (websockets does this by itself)
+CLOSE_INTERNAL = 1011  # server bug; reconnect with backoff
+CLOSE_INCOMPATIBLE = 4002  # client hello with an unsupported protocol version
+CLOSE_BAD_HELLO = 4003  # no client hello within the timeout, or a malformed one
+CLOSE_SLOW_CONSUMER = 4008  # the client's send queue overflowed; reconnect and resume
+CLOSE_RESYNC = 4009  # sent by a client that saw a seq gap; it reconnects at once for a fresh snapshot
+
+# HTTP statuses refusing the websocket handshake.
+HTTP_UNAUTHORIZED = 401  # missing or wrong bearer token
+HTTP_UPGRADE_REQUIRED = 426  # the client offers only wallboard subprotocols this server does not speak
+HTTP_BUSY = 503  # connection limit reached (Retry-After is set)
+
+DEFAULT_PORT = 8765
+DEFAULT_HEARTBEAT_S = 2.5
+STALE_AFTER_HEARTBEATS = 3  # data is stale when nothing (not even a heartbeat) came for 3 heartbeat periods
+DEFAULT_MAX_FRAME_BYTES = 16 * 2**20  # server -> client (snapshots of a large centre are a few MB)
+DEFAULT_MAX_CLIENT_FRAME_BYTES = 64 * 2**10  # client -> server: only a hello is expected
+
+
+_FRAME = ConfigDict(extra="ignore", frozen=True)
+
+
+class Hello(BaseModel):
+    """First server frame. ``resume`` says what follows: the missed batches, or a snapshot."""
+
+    model_config = _FRAME
+    type: Literal["hello"] = "hello"
+    protocol: int
+    feed_id: str
+    server_time: float
+    heartbeat_s: float
+    max_frame_bytes: int
+    resume: Literal["resumed", "snapshot"]
+    source: str = ""
+
+
+class Snapshot(BaseModel):
+    """The server engine's state after event ``seq`` (0: before any event), and the config it ran with."""
+
+    model_config = _FRAME
+    type: Literal["snapshot"] = "snapshot"
+    seq: int = Field(ge=0)
+    server_time: float
+    metrics_config: dict[str, Any] = Field(default_factory=dict)
+    engine: dict[str, Any]
+
+
+class Batch(BaseModel):
+    """Events ``first_seq`` .. ``seq`` in order (one seq per event). Events stay raw here: each is validated
+    on its own so that one bad or unknown event is skipped and counted, not the whole frame."""
+
+    model_config = _FRAME
+    type: Literal["batch"] = "batch"
+    first_seq: int = Field(ge=1)
+    seq: int = Field(ge=1)
+    server_time: float
+    events: list[Any]
+
+
+class Heartbeat(BaseModel):
+    """Sent when a client's link has been idle for ``heartbeat_s``; ``seq`` is the last seq it was sent."""
+
+    model_config = _FRAME
+    type: Literal["heartbeat"] = "heartbeat"
+    seq: int = Field(ge=0)
+    server_time: float
+
+
+class ErrorFrame(BaseModel):
+    """Sent just before the server closes with ``code``, so the reason survives proxies that drop it."""
+
+    model_config = _FRAME
+    type: Literal["error"] = "error"
+    code: int
+    reason: str
+
+
+class ClientHello(BaseModel):
+    """The client's only message: which protocol it speaks and where it wants to resume."""
+
+    model_config = _FRAME
+    type: Literal["hello"] = "hello"
+    protocol: int
+    feed_id: str | None = None
+    last_seq: int | None = Field(default=None, ge=0)
+
+
+ServerFrame = Annotated[Hello | Snapshot | Batch | Heartbeat | ErrorFrame, Field(discriminator="type")]
+SERVER_FRAME_ADAPTER: TypeAdapter[ServerFrame] = TypeAdapter(ServerFrame)
+
+
+@dataclass(frozen=True, slots=True)
+class Malformed:
+    reason: str
+
+
+def _why(exc: ValidationError) -> str:
+    errors = exc.errors(include_url=False, include_input=False)
+    if not errors:
+        return str(exc)
+    first = errors[0]
+    loc = ".".join(str(p) for p in first["loc"]) or "frame"
+    return f"{loc}: {first['msg']}"
+
+
+def decode_server_frame(raw: str | bytes) -> ServerFrame | Malformed:
+    """Never raises for bad input: a frame that is not JSON or not a known frame is ``Malformed``."""
+    try:
+        return SERVER_FRAME_ADAPTER.validate_json(raw)
+    except ValidationError as exc:
+        return Malformed(_why(exc))
+
+
+def decode_client_hello(raw: str | bytes) -> ClientHello | Malformed:
+    try:
+        return ClientHello.model_validate_json(raw)
+    except ValidationError as exc:
+        return Malformed(_why(exc))
+
+
+def encode(frame: BaseModel) -> bytes:
+    return frame.model_dump_json().encode()
+
+
+def encode_batch(first_seq: int, seq: int, server_time: float, events_json: list[bytes]) -> bytes:
+    """A batch frame from events already serialised once (the server shares them between clients)."""
+    head = b'{"type":"batch","first_seq":%d,"seq":%d,"server_time":%s,"events":[' % (
+        first_seq, seq, json.dumps(server_time).encode())
+    return head + b",".join(events_json) + b"]}"
+
+
+BATCH_OVERHEAD_BYTES = 120  # upper bound of encode_batch's envelope around the events
+
+
+# ---------------------------------------------------------------------------------------------- client side
+@dataclass(frozen=True, slots=True)
+class DeliverSnapshot:
+    snapshot: Snapshot
+
+
+@dataclass(frozen=True, slots=True)
+class DeliverEvents:
+    events: list[Any]  # raw event objects, to validate one by one
+    last_seq: int
+    duplicates: int = 0  # events already delivered before (an overlapping batch), dropped
+
+
+@dataclass(frozen=True, slots=True)
+class Resync:
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Incompatible:
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Nothing:
+    """Frame understood; nothing to deliver (a heartbeat, a fully duplicate batch)."""
+
+    duplicates: int = 0
+
+
+Action = DeliverSnapshot | DeliverEvents | Resync | Incompatible | Nothing
+
+
+class SeqTracker:
+    """The client's view of the stream across connections: which feed, which seq was applied last.
+
+    One tracker lives as long as the client. ``client_hello()`` asks to resume where we are; each server
+    frame goes through ``on_frame`` which says what to deliver or that the stream must be resynced.
+    Invariant: events are delivered exactly once and in seq order, or a fresh snapshot replaces everything.
+    """
+
+    def __init__(self) -> None:
+        self.feed_id: str | None = None
+        self.last_seq: int | None = None  # None: no state, the next connection must bring a snapshot
+        self._expect: Literal["hello", "snapshot", "stream"] = "hello"
+
+    def client_hello(self) -> ClientHello:
+        self._expect = "hello"
+        return ClientHello(protocol=FEED_PROTOCOL, feed_id=self.feed_id, last_seq=self.last_seq)
+
+    def forget(self) -> None:
+        """Drop our position: the next connection asks for a snapshot."""
+        self.last_seq = None
+
+    def on_frame(self, frame: ServerFrame) -> Action:
+        if isinstance(frame, Hello):
+            return self._on_hello(frame)
+        if isinstance(frame, ErrorFrame):
+            return Nothing()  # the close code that follows carries the decision
+        if self._expect == "hello":
+            return Resync(f"{frame.type} before hello")
+        if isinstance(frame, Snapshot):
+            self.last_seq = frame.seq
+            self._expect = "stream"
+            return DeliverSnapshot(frame)
+        if self._expect == "snapshot":
+            return Resync(f"{frame.type} before the announced snapshot")
+        assert self.last_seq is not None
+        if isinstance(frame, Heartbeat):
+            if frame.seq != self.last_seq:
+                return Resync(f"heartbeat at seq {frame.seq}, we hold {self.last_seq}")
+            return Nothing()
+        # Batch
+        n = len(frame.events)
+        if frame.seq - frame.first_seq + 1 != n:
+            return Resync(f"batch {frame.first_seq}..{frame.seq} holds {n} events")
+        if frame.first_seq > self.last_seq + 1:
+            return Resync(f"seq gap: expected {self.last_seq + 1}, got {frame.first_seq}")
+        if frame.seq <= self.last_seq:
+            return Nothing(duplicates=n)
+        skip = self.last_seq + 1 - frame.first_seq
+        self.last_seq = frame.seq
+        return DeliverEvents(frame.events[skip:] if skip else frame.events, frame.seq, skip)
+
+    def _on_hello(self, hello: Hello) -> Action:
+        if hello.protocol != FEED_PROTOCOL:
+            return Incompatible(f"server speaks protocol {hello.protocol}, we speak {FEED_PROTOCOL}")
+        same_feed = hello.feed_id == self.feed_id
+        self.feed_id = hello.feed_id
+        if hello.resume == "resumed":
+            if not same_feed or self.last_seq is None:
+                return Resync("server resumed a stream we do not hold")
+            self._expect = "stream"
+        else:
+            self._expect = "snapshot"
+        return Nothing()
+
+
+class ClockOffset:
+    """Estimates server clock − local clock from frames' ``server_time``.
+
+    A sample is ``server_time − local receive time`` = offset − transit delay, so it is never above the true
+    offset; the largest recent sample (the one that travelled fastest) is the estimate.
+    """
+
+    def __init__(self, window: int = 64) -> None:
+        self._samples: deque[float] = deque(maxlen=window)
+        self.offset_s = 0.0
+
+    def add(self, server_time: float, local_time: float) -> float:
+        self._samples.append(server_time - local_time)
+        self.offset_s = max(self._samples)
+        return self.offset_s
+
+    def reset(self) -> None:
+        self._samples.clear()
+
+
+class Backoff:
+    """Capped exponential backoff with full jitter: delay ~ U(0, min(cap, base·2^attempt))."""
+
+    def __init__(self, base_s: float = 0.5, cap_s: float = 30.0, rng: random.Random | None = None) -> None:
+        self.base_s = base_s
+        self.cap_s = cap_s
+        self.attempt = 0
+        self._rng = rng or random.Random()
+
+    def next_delay(self) -> float:
+        ceiling = min(self.cap_s, self.base_s * (2.0 ** min(self.attempt, 30)))
+        self.attempt += 1
+        return self._rng.uniform(0.0, ceiling)
+
+    def reset(self) -> None:
+        self.attempt = 0
+
+
+# ---------------------------------------------------------------------------------------------- status
+FeedState = Literal["connecting", "live", "stale", "reconnecting", "auth_failed", "incompatible", "stopped"]
+
+
+@dataclass(frozen=True)
+class FeedStatus:
+    """What a feed client tells its sink about the connection (wallboard.feed.client.FeedClient).
+
+    ``retry_in_s``: seconds until the next attempt while waiting (reconnecting, auth_failed, incompatible).
+    ``clock_offset_s``: server clock − local clock; figures that tick (longest wait) use local now + offset.
+    ``last_data_server_time``: server time of the last frame that proved the data current (batch, snapshot
+    or heartbeat); with ``stale_after_s`` it gives the data's age (``data_age``).
+    """
+
+    state: str
+    detail: str = ""
+    retry_in_s: float | None = None
+    clock_offset_s: float = 0.0
+    last_data_server_time: float | None = None
+    stale_after_s: float = DEFAULT_HEARTBEAT_S * STALE_AFTER_HEARTBEATS
+    feed_id: str | None = None
+    last_seq: int | None = None
+    counters: dict[str, int] = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class DataAge:
+    age_s: float | None  # None: no data yet
+    stale: bool
+
+
+def data_age(status: Any, now: float) -> DataAge:
+    """Age of the data behind a FeedStatus-like record at local time ``now``, and whether it is stale.
+
+    Stale when there is no data, the connection is not live, or nothing arrived for ``stale_after_s``.
+    """
+    last = status.last_data_server_time
+    if last is None:
+        return DataAge(None, True)
+    age = max(0.0, now + status.clock_offset_s - last)
+    return DataAge(age, status.state != "live" or age > status.stale_after_s)

@@ -1,0 +1,326 @@
+"""The feed client: Qt-free, on its own thread with a stock asyncio loop (docs/protocol.md).
+
+It connects, authenticates, takes the snapshot (or resumes), applies batches, and delivers them to a sink
+*on the feed thread*; a UI bridge re-emits them as queued signals. It reconnects by itself with capped
+exponential backoff and full jitter, resumes from the last seq, resyncs on a seq gap, estimates the server's
+clock offset, and says honestly what state it is in (FeedStatus, ``data_age``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import ssl as ssl_lib
+import threading
+import time
+from dataclasses import asdict, dataclass
+from typing import Any, Protocol
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
+
+from wallboard import __version__
+from wallboard.core import feed_protocol as fp
+from wallboard.core.feed_protocol import FeedStatus, data_age
+from wallboard.core.protocol import Event, parse_batch
+from wallboard.feed.logs import kv, websockets_logger
+
+__all__ = ["FeedClient", "FeedCounters", "FeedSink", "FeedStatus", "data_age"]
+
+log = logging.getLogger("wallboard.feed.client")
+
+
+class FeedSink(Protocol):
+    """Called on the feed thread, in stream order."""
+
+    def on_snapshot(self, snapshot: dict, seq: int) -> None:
+        """The server engine's snapshot after ``seq`` (``MetricsEngine.restore``); replaces all state.
+        The server's MetricsConfig is under the extra key ``"metrics_config"``."""
+
+    def on_events(self, events: list[Event], last_seq: int) -> None:
+        """Events following the snapshot or the previous batch; ``last_seq`` is the seq of the last one."""
+
+    def on_status(self, status: FeedStatus) -> None:
+        """On every state change, and at most every ``status_interval_s`` while data flows."""
+
+
+@dataclass
+class FeedCounters:
+    connects: int = 0
+    reconnects: int = 0
+    frames: int = 0
+    events: int = 0
+    snapshots: int = 0
+    malformed: int = 0  # frames that were not a valid server frame: skipped
+    rejected_events: int = 0  # events inside a batch that failed validation (or unknown types): skipped
+    duplicates: int = 0  # events received twice (overlapping batch): dropped
+    resyncs: int = 0  # seq gaps or out-of-protocol frames: fresh snapshot
+    oversize: int = 0  # frames over max_frame_bytes: connection closed 1009, then reconnect
+    sink_errors: int = 0
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    state: str  # the state to show while waiting: reconnecting | auth_failed | incompatible
+    detail: str
+    immediate: bool = False  # resync: reconnect at once
+
+
+class FeedClient:
+    def __init__(self, url: str, sink: FeedSink, *, token: str | None = None,
+                 ssl_context: ssl_lib.SSLContext | None = None,
+                 backoff_base_s: float = 0.5, backoff_cap_s: float = 30.0, healthy_after_s: float = 10.0,
+                 open_timeout_s: float = 10.0, max_frame_bytes: int = fp.DEFAULT_MAX_FRAME_BYTES,
+                 ping_interval_s: float | None = 20.0, compression: bool = False,
+                 status_interval_s: float = 1.0, dead_after_heartbeats: float = 6.0,
+                 rng: random.Random | None = None) -> None:
+        self.url = url
+        self.sink = sink
+        self._token = token
+        self._ssl = ssl_context
+        self._backoff = fp.Backoff(backoff_base_s, backoff_cap_s, rng)
+        self._healthy_after_s = healthy_after_s
+        self._open_timeout_s = open_timeout_s
+        self._max_frame_bytes = max_frame_bytes
+        self._ping_interval_s = ping_interval_s
+        self._compression = compression
+        self._status_interval_s = status_interval_s
+        self._dead_after_heartbeats = dead_after_heartbeats
+        self.counters = FeedCounters()
+        self.tracker = fp.SeqTracker()
+        self.clock = fp.ClockOffset()
+        self._status = FeedStatus("stopped", "not started")
+        self._heartbeat_s = fp.DEFAULT_HEARTBEAT_S
+        self._last_data_server_time: float | None = None
+        self._last_frame_mono = 0.0
+        self._last_status_mono = 0.0
+        self._live = False
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._ws: ClientConnection | None = None
+        self._started = threading.Event()
+
+    # ------------------------------------------------------------------ public, any thread
+    @property
+    def status(self) -> FeedStatus:
+        return self._status
+
+    def start(self) -> None:
+        if self._thread is not None:
+            raise RuntimeError("FeedClient already started")
+        self._thread = threading.Thread(target=self._thread_main, name="wallboard-feed", daemon=True)
+        self._thread.start()
+        self._started.wait()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Close the connection and join the thread; the last status delivered is ``stopped``."""
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # loop already finished
+                loop.call_soon_threadsafe(self._request_stop)
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def disconnect(self) -> None:
+        """Drop the current connection without a closing handshake, as a network failure would (then the
+        client reconnects and resumes). For operators' "reconnect now" and for tests."""
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(self._abort)
+
+    # ------------------------------------------------------------------ the feed thread
+    def _thread_main(self) -> None:
+        asyncio.run(self._main())
+
+    def _request_stop(self) -> None:
+        assert self._stop is not None
+        self._stop.set()
+        if self._ws is not None:
+            asyncio.get_running_loop().create_task(self._ws.close(fp.CLOSE_NORMAL, "client stopping"))
+
+    def _abort(self) -> None:
+        if self._ws is not None:
+            self._ws.transport.abort()
+
+    async def _main(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        self._started.set()
+        watchdog = asyncio.create_task(self._watchdog())
+        first = True
+        try:
+            while not self._stop.is_set():
+                began = time.monotonic()
+                outcome = await self._connect_once(first)
+                first = False
+                if self._stop.is_set():
+                    break
+                live_since = self._live_since
+                if live_since is not None and time.monotonic() - live_since >= self._healthy_after_s:
+                    self._backoff.reset()
+                self._live = False
+                delay = 0.0 if outcome.immediate else self._backoff.next_delay()
+                log.info(kv("feed_down", url=self.url, state=outcome.state, detail=outcome.detail,
+                            retry_in_s=round(delay, 2), up_s=round(time.monotonic() - began, 1)))
+                self._emit(outcome.state, outcome.detail, retry_in_s=delay)
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(delay):
+                        await self._stop.wait()
+                self.counters.reconnects += 1
+        finally:
+            watchdog.cancel()
+            self._emit("stopped", "client stopped")
+
+    _live_since: float | None = None
+
+    async def _connect_once(self, first: bool) -> _Outcome:
+        self._live_since = None
+        self._emit("connecting" if first else "reconnecting", f"connecting to {self.url}")
+        headers = {"Authorization": f"Bearer {self._token}"} if self._token else None
+        try:
+            async with connect(
+                self.url, additional_headers=headers, subprotocols=[fp.SUBPROTOCOL],  # type: ignore[list-item]
+                ssl=self._ssl, max_size=self._max_frame_bytes,
+                compression="deflate" if self._compression else None,
+                open_timeout=self._open_timeout_s, ping_interval=self._ping_interval_s,
+                ping_timeout=self._ping_interval_s, close_timeout=2.0,
+                logger=websockets_logger("wallboard.feed.ws.client"),
+                user_agent_header=f"wallboard/{__version__}",
+            ) as ws:
+                self._ws = ws
+                self.counters.connects += 1
+                self._last_frame_mono = time.monotonic()
+                await ws.send(fp.encode(self.tracker.client_hello()), text=True)
+                while True:
+                    raw = await ws.recv(decode=False)
+                    outcome = self._on_frame(raw)
+                    if outcome is not None:
+                        code = fp.CLOSE_RESYNC if outcome.immediate else fp.CLOSE_NORMAL
+                        await ws.close(code, outcome.detail[:120])
+                        return outcome
+        except InvalidStatus as exc:
+            status = exc.response.status_code
+            if status == fp.HTTP_UNAUTHORIZED:
+                return _Outcome("auth_failed", "the server refused our token" if self._token
+                                else "the server requires a token")
+            if status == fp.HTTP_UPGRADE_REQUIRED:
+                return _Outcome("incompatible", "the server speaks another protocol version")
+            if status == fp.HTTP_BUSY:
+                return _Outcome("reconnecting", "the server is at its connection limit")
+            return _Outcome("reconnecting", f"handshake refused: HTTP {status}")
+        except ConnectionClosed as exc:
+            return self._closed(exc)
+        except (OSError, TimeoutError, InvalidHandshake, InvalidURI) as exc:
+            return _Outcome("reconnecting", f"cannot connect: {exc or type(exc).__name__}")
+        finally:
+            self._ws = None
+
+    def _closed(self, exc: ConnectionClosed) -> _Outcome:
+        rcvd, sent = exc.rcvd, exc.sent
+        if sent is not None and sent.code == fp.CLOSE_TOO_BIG:
+            self.counters.oversize += 1
+            log.warning(kv("oversize_frame", url=self.url, limit=self._max_frame_bytes))
+            return _Outcome("reconnecting", f"a frame exceeded {self._max_frame_bytes} bytes")
+        if rcvd is None:
+            return _Outcome("reconnecting", "connection lost")
+        if rcvd.code == fp.CLOSE_SLOW_CONSUMER:
+            return _Outcome("reconnecting", "dropped as a slow consumer")
+        if rcvd.code == fp.CLOSE_INCOMPATIBLE:
+            return _Outcome("incompatible", rcvd.reason or "incompatible protocol")
+        if rcvd.code == fp.CLOSE_GOING_AWAY:
+            return _Outcome("reconnecting", "the server went away")
+        return _Outcome("reconnecting", f"closed by the server ({rcvd.code} {rcvd.reason})".strip())
+
+    def _on_frame(self, raw: bytes) -> _Outcome | None:
+        now = time.time()
+        self._last_frame_mono = time.monotonic()
+        self.counters.frames += 1
+        frame = fp.decode_server_frame(raw)
+        if isinstance(frame, fp.Malformed):
+            self.counters.malformed += 1
+            if self.counters.malformed <= 10 or self.counters.malformed % 1000 == 0:
+                log.warning(kv("malformed_frame", count=self.counters.malformed, reason=frame.reason[:200]))
+            return None
+        server_time = getattr(frame, "server_time", None)
+        if server_time is not None:
+            self.clock.add(server_time, now)
+        action = self.tracker.on_frame(frame)
+        if isinstance(frame, fp.Hello):
+            self._heartbeat_s = frame.heartbeat_s
+        if isinstance(action, fp.DeliverSnapshot):
+            snap = dict(action.snapshot.engine)
+            snap["metrics_config"] = action.snapshot.metrics_config
+            self.counters.snapshots += 1
+            self._deliver(self.sink.on_snapshot, snap, action.snapshot.seq)
+            self._fresh(action.snapshot.server_time, "snapshot")
+        elif isinstance(action, fp.DeliverEvents):
+            parsed = parse_batch(action.events)
+            self.counters.duplicates += action.duplicates
+            self.counters.events += len(parsed.events)
+            if parsed.rejected:
+                self.counters.rejected_events += len(parsed.rejected)
+                log.warning(kv("rejected_events", count=len(parsed.rejected),
+                               first=parsed.rejected[0].describe()[:200]))
+            self._deliver(self.sink.on_events, parsed.events, action.last_seq)
+            self._fresh(server_time, "events")
+        elif isinstance(action, fp.Nothing):
+            self.counters.duplicates += action.duplicates
+            if isinstance(frame, fp.Heartbeat):
+                self._fresh(frame.server_time, "heartbeat")
+            elif isinstance(frame, fp.Hello) and frame.resume == "resumed":
+                self._fresh(frame.server_time, "resumed")
+            elif isinstance(frame, fp.ErrorFrame):
+                log.warning(kv("server_error", code=frame.code, reason=frame.reason))
+        elif isinstance(action, fp.Resync):
+            self.counters.resyncs += 1
+            self.tracker.forget()
+            log.warning(kv("resync", reason=action.reason))
+            return _Outcome("reconnecting", f"resync: {action.reason}", immediate=True)
+        elif isinstance(action, fp.Incompatible):
+            return _Outcome("incompatible", action.reason)
+        return None
+
+    def _deliver(self, fn: Any, *args: Any) -> None:
+        try:
+            fn(*args)
+        except Exception:  # a sink bug must not kill the feed
+            self.counters.sink_errors += 1
+            log.exception(kv("sink_error", method=getattr(fn, "__name__", "?")))
+
+    def _fresh(self, server_time: float | None, why: str) -> None:
+        """A frame proved the data current."""
+        if server_time is not None:
+            self._last_data_server_time = server_time
+        if not self._live or self._status.state != "live":
+            if not self._live:
+                self._live = True
+                self._live_since = time.monotonic()
+            self._emit("live", why)
+        elif time.monotonic() - self._last_status_mono >= self._status_interval_s:
+            self._emit("live", why)
+
+    async def _watchdog(self) -> None:
+        while True:
+            await asyncio.sleep(0.25)
+            if not self._live or self._ws is None:
+                continue
+            quiet = time.monotonic() - self._last_frame_mono
+            stale_after = self._heartbeat_s * fp.STALE_AFTER_HEARTBEATS
+            if quiet > self._heartbeat_s * self._dead_after_heartbeats:
+                log.warning(kv("feed_silent", url=self.url, quiet_s=round(quiet, 1)))
+                self._ws.transport.abort()
+            elif quiet > stale_after and self._status.state == "live":
+                self._emit("stale", f"no data for {quiet:.0f} s")
+
+    def _emit(self, state: str, detail: str, retry_in_s: float | None = None) -> None:
+        self._last_status_mono = time.monotonic()
+        self._status = FeedStatus(
+            state=state, detail=detail, retry_in_s=retry_in_s, clock_offset_s=self.clock.offset_s,
+            last_data_server_time=self._last_data_server_time,
+            stale_after_s=self._heartbeat_s * fp.STALE_AFTER_HEARTBEATS,
+            feed_id=self.tracker.feed_id, last_seq=self.tracker.last_seq, counters=asdict(self.counters))
+        self._deliver(self.sink.on_status, self._status)
