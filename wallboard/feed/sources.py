@@ -143,7 +143,7 @@ class SimSource:
         self.speed = _pace(speed) or 1.0
         try:
             scen = load_scenario(scenario)
-        except (OSError, ValueError, KeyError) as exc:
+        except (OSError, ValueError, KeyError) as exc:  # ScenarioError is a ValueError
             raise SourceError(f"cannot load scenario {scenario!r}: {exc}") from exc
         self._start = time.time()
         self._m0 = time.monotonic()
