@@ -134,7 +134,7 @@ class BoardConfig(BaseModel):
 def default_pages(queues: list[str] | None = None) -> list[PageConfig]:
     """The built-in board: all-queue figures and the agent board on one page, optionally a page per queue."""
     overview = PageConfig(
-        title="All queues", rows=3, cols=4,
+        title="All queues", rows=4, cols=4,
         tiles=[
             FigureTile(kind="waiting", row=0, col=0, sparkline=True),
             FigureTile(kind="longest_wait", row=0, col=1, sparkline=True),
@@ -143,7 +143,7 @@ def default_pages(queues: list[str] | None = None) -> list[PageConfig]:
             FigureTile(kind="asa", row=1, col=0),
             FigureTile(kind="aht", row=1, col=1),
             AgentStateTile(kind="agent_states", row=1, col=2, col_span=2),
-            AgentBoardTile(kind="agent_board", row=2, col=0, col_span=4),
+            AgentBoardTile(kind="agent_board", row=2, col=0, row_span=2, col_span=4),
         ],
     )
     pages = [overview]

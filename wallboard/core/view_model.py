@@ -109,15 +109,19 @@ def format_count(value: int | float | None) -> str:
 # ----------------------------------------------------------------------------------------- link status
 @dataclass(frozen=True, slots=True)
 class LinkStatus:
-    """The feed connection as the UI knows it (translated from the feed client's status by the bridge).
+    """The feed connection as the UI knows it (the bridge translates the feed client's FeedStatus).
 
-    ``last_data_at`` is on the same clock as ``now``: when the last data or heartbeat arrived.
+    Times are on the same clock as ``now`` (the server's clock as estimated by the client):
+    ``last_data_at`` is when the last data or heartbeat proved the figures current, ``retry_at`` when the
+    next connection attempt is due. ``stale_after_s`` overrides the board config's when the feed knows
+    better (it follows the server's heartbeat period).
     """
 
     state: str = "connecting"
     detail: str = ""
     last_data_at: float | None = None
-    retry_in_s: float | None = None
+    retry_at: float | None = None
+    stale_after_s: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,12 +138,11 @@ class FeedView:
 def feed_view(link: LinkStatus, now: float, stale_after_s: float) -> FeedView:
     age = None if link.last_data_at is None else max(0.0, now - link.last_data_at)
     label = FEED_STATE_TEXT.get(link.state, link.state.replace("_", " ").capitalize())
-    if link.state == "reconnecting" and link.retry_in_s is not None and link.retry_in_s > 0:
-        label = f"Reconnecting in {math.ceil(link.retry_in_s)} s"
-    if link.state == "offline":
-        stale = False
-    else:
-        stale = link.state not in LIVE_STATES or age is None or age > stale_after_s
+    if link.state == "reconnecting" and link.retry_at is not None and link.retry_at > now:
+        label = f"Reconnecting in {math.ceil(link.retry_at - now)} s"
+    limit = link.stale_after_s if link.stale_after_s is not None else stale_after_s
+    # An offline render (snapshot) is not a live feed and says so in the strip; it is not stale.
+    stale = link.state != "offline" and (link.state not in LIVE_STATES or age is None or age > limit)
     if age is None:
         age_text = "no data yet"
     elif age < 10:

@@ -1,0 +1,107 @@
+"""``wallboard demo``: the simulator and a feed server on loopback in the background, and the board."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import threading
+from typing import Any
+
+NAME = "demo"
+HELP = "run the board against the built-in simulator (nothing else to start)"
+DEFAULT_SCENARIO = "site"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--scenario", default=None,
+                        help=f"simulator scenario name or file (default: {DEFAULT_SCENARIO}, else small)")
+    parser.add_argument("--kiosk", action="store_true",
+                        help="full screen wall display (no cursor, no chrome)")
+    parser.add_argument("--screen", default=None, help="kiosk: screen name or 0-based index")
+    parser.add_argument("--theme", choices=("dark", "light", "high-contrast"), default=None)
+    parser.add_argument("--config", default=None, help="board config (pages, theme); its feed is ignored")
+    parser.add_argument("--speed", type=float, default=1.0, help="simulated seconds per real second")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--port", type=int, default=0, help="loopback port of the embedded feed (0: any)")
+    parser.add_argument("--quit-after", type=float, default=None, help=argparse.SUPPRESS)  # tests
+
+
+def pick_scenario(name: str | None) -> str:
+    if name:
+        return name
+    from wallboard.sim import shipped_scenarios
+    names = set(shipped_scenarios())
+    return DEFAULT_SCENARIO if DEFAULT_SCENARIO in names else "small"
+
+
+class EmbeddedFeed:
+    """A FeedServer on its own asyncio thread, serving ``source`` on 127.0.0.1."""
+
+    def __init__(self, source: Any, port: int = 0, **server_options: Any) -> None:
+        from wallboard.feed.server import FeedServer, ServerConfig
+        self.server = FeedServer(source, ServerConfig(host="127.0.0.1", port=port, **server_options))
+        self._loop = asyncio.new_event_loop()
+        self._ready = threading.Event()
+        self._stop: asyncio.Event | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._main, name="wallboard-demo-feed", daemon=True)
+
+    def _main(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        self._loop.run_until_complete(self._serve())
+
+    async def _serve(self) -> None:
+        self._stop = asyncio.Event()
+        try:
+            async with self.server:
+                self._ready.set()
+                await self._stop.wait()
+        except BaseException as exc:
+            self._error = exc
+            self._ready.set()
+
+    def start(self) -> str:
+        self._thread.start()
+        self._ready.wait(30)
+        if self._error is not None:
+            raise self._error
+        return self.server.url
+
+    def call(self, fn: Any, *args: Any) -> None:
+        """Run ``fn(*args)`` on the feed's loop thread (e.g. PushSource.push)."""
+        self._loop.call_soon_threadsafe(fn, *args)
+
+    def stop(self) -> None:
+        if self._stop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(10)
+
+
+def run(args: argparse.Namespace) -> int:
+    from wallboard.ui.display import display_problem
+    problem = display_problem("demo")
+    if problem:
+        print(problem, file=sys.stderr)
+        return 2
+    from wallboard.commands.run import load_config
+    from wallboard.feed.sources import SimSource, SourceError
+    try:
+        config = load_config(args.config)
+    except (OSError, ValueError) as exc:
+        print(f"wallboard demo: {exc}", file=sys.stderr)
+        return 2
+    scenario = pick_scenario(args.scenario)
+    try:
+        source = SimSource(scenario, speed=args.speed, seed=args.seed)
+    except SourceError as exc:
+        print(f"wallboard demo: {exc}", file=sys.stderr)
+        return 2
+    feed = EmbeddedFeed(source, args.port, metrics_config=config.metrics)
+    url = feed.start()
+    from wallboard.ui.app import run_board
+    try:
+        return run_board(config, url, kiosk=args.kiosk, screen=args.screen, theme_name=args.theme,
+                         quit_after_s=args.quit_after)
+    finally:
+        feed.stop()

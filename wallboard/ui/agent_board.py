@@ -1,0 +1,198 @@
+"""Every agent as a cell, in ONE custom-painted widget (a widget per agent does not scale to 5,000).
+
+The view model decides grouping, order and paging; this widget only decides how many cells fit
+(``grid_shape``), where each goes, and repaints just the cells whose content changed (dirty rects).
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QRect, QRectF, Qt
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPaintEvent, QRegion, QResizeEvent
+from PySide6.QtWidgets import QWidget
+
+from wallboard.core.view_model import AgentBoardView, AgentCell, AgentSection
+from wallboard.ui.theme import Theme, make_font
+from wallboard.ui.tile_frame import TileFrame, ref_height
+
+Item = tuple[QRect, object]  # (where, what: AgentCell or AgentSection header)
+
+
+class AgentBoardWidget(TileFrame):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.view: AgentBoardView | None = None
+        self._items: list[Item] = []
+        self._fonts: tuple[QFont, QFont, QFont, QFont] | None = None
+        self.cells_painted = 0  # for tests and benchmarks: cells drawn by the last paint
+
+    # ----------------------------------------------------------------- geometry
+    def cell_size(self) -> tuple[float, float, float]:
+        h = max(18.0, ref_height(self) * 0.034)
+        return h * 4.8, h, h * 0.14  # min width, height, gap
+
+    def _grid_rect(self) -> QRectF:
+        pad = self.pad()
+        top = pad * 0.8 + QFontMetricsF(make_font(self.title_px())).height() + pad * 0.5
+        return QRectF(pad, top, self.width() - 2 * pad, self.height() - top - pad * 0.8)
+
+    def grid_shape(self) -> tuple[int, int]:
+        """(cols, rows) of cell slots that fit; the view model pages agents with it."""
+        min_w, h, gap = self.cell_size()
+        g = self._grid_rect()
+        cols = max(1, int((g.width() + gap) // (min_w + gap)))
+        rows = max(2, int((g.height() + gap) // (h + gap)))
+        return cols, rows
+
+    def _layout(self, view: AgentBoardView) -> list[Item]:
+        _, h, gap = self.cell_size()
+        g = self._grid_rect()
+        cols, _ = self.grid_shape()
+        w = (g.width() - gap * (cols - 1)) / cols
+        items: list[Item] = []
+        row = 0
+        for sec in view.sections:
+            y = g.top() + row * (h + gap)
+            items.append((QRectF(g.left(), y, g.width(), h).toAlignedRect(), sec.title))
+            row += 1
+            for i, cell in enumerate(sec.cells):
+                r, c = divmod(i, cols)
+                rect = QRectF(g.left() + c * (w + gap), g.top() + (row + r) * (h + gap), w, h)
+                items.append((rect.toAlignedRect(), cell))
+            row += -(-len(sec.cells) // cols)
+        return items
+
+    def _state_of_header(self, view: AgentBoardView, title: str) -> str | None:
+        for sec in view.sections:
+            if sec.title == title:
+                return sec.state
+        return None
+
+    # ----------------------------------------------------------------- updates
+    def view_changed(self, old: object | None, new: object) -> None:
+        assert isinstance(new, AgentBoardView)
+        items = self._layout(new)
+        prev = self._items
+        self._items = items
+        if (not isinstance(old, AgentBoardView) or len(prev) != len(items) or old.title != new.title
+                or old.page_text != new.page_text or old.stale != new.stale):
+            self.update()
+            return
+        dirty = QRegion()
+        for (r0, a), (r1, b) in zip(prev, items, strict=True):
+            if a != b or r0 != r1:
+                dirty += r1
+                if r0 != r1:
+                    dirty += r0
+        if not dirty.isEmpty():
+            self.update(dirty)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fonts = None
+        if self.view is not None:
+            self._items = self._layout(self.view)  # type: ignore[arg-type]
+
+    def set_theme(self, t: Theme) -> None:
+        super().set_theme(t)
+
+    def _cell_fonts(self) -> tuple[QFont, QFont, QFont, QFont]:
+        if self._fonts is None:
+            _, h, _ = self.cell_size()
+            self._fonts = (make_font(h * 0.36, QFont.Weight.DemiBold, tabular=False),  # name
+                           make_font(h * 0.28, tabular=False),  # reason
+                           make_font(h * 0.36, QFont.Weight.DemiBold),  # time (tabular)
+                           make_font(h * 0.27, QFont.Weight.Bold, tabular=False))  # state code
+        return self._fonts
+
+    # ----------------------------------------------------------------- painting
+    def paintEvent(self, event: QPaintEvent) -> None:
+        v = self.view
+        p = QPainter(self)
+        clip = event.region()
+        full = clip.contains(self.rect()) or v is None
+        if full:
+            p.setRenderHint(QPainter.RenderHint.Antialiasing)
+            self.paint_panel(p, v.title if v else "", v.page_text if v else "")
+        else:
+            p.setClipRegion(clip)
+            p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painted = 0
+        if v is not None:
+            fonts = self._cell_fonts()
+            for rect, what in self._items:
+                if not full and not clip.intersects(rect):
+                    continue
+                if isinstance(what, AgentCell):
+                    self._paint_cell(p, QRectF(rect), what, fonts, v.stale)
+                    painted += 1
+                else:
+                    self._paint_header(p, QRectF(rect), str(what), self._state_of_header(v, str(what)),
+                                       fonts, v.stale)
+        self.cells_painted = painted
+        p.end()
+
+    def _paint_header(self, p: QPainter, r: QRectF, title: str, state: str | None,
+                      fonts: tuple[QFont, ...], stale: bool) -> None:
+        t = self.theme
+        p.fillRect(r, t.tile)
+        h = r.height()
+        x = r.left()
+        if state is not None:
+            p.setPen(Qt.PenStyle.NoPen)
+            p.setBrush(t.text_dim if stale else t.states[state])
+            p.drawRoundedRect(QRectF(x, r.top() + h * 0.3, h * 0.4, h * 0.4), h * 0.08, h * 0.08)
+            x += h * 0.6
+        p.setFont(fonts[0])
+        p.setPen(t.text)
+        p.drawText(QRectF(x, r.top(), r.width() - (x - r.left()), h),
+                   Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, title)
+
+    def _paint_cell(self, p: QPainter, r: QRectF, cell: AgentCell, fonts: tuple[QFont, ...],
+                    stale: bool) -> None:
+        t = self.theme
+        name_f, reason_f, time_f, code_f = fonts
+        state_color = t.text_dim if stale else t.states.get(cell.state, t.neutral)
+        h = r.height()
+        radius = h * 0.1
+        p.fillRect(r.adjusted(-1, -1, 1, 1), t.tile)  # clear (dirty-rect repaint)
+        bg = QColor(t.background) if t.cell_fill_alpha == 0 else _mix(t.tile, state_color, t.cell_fill_alpha)
+        p.setPen(Qt.PenStyle.NoPen) if t.cell_fill_alpha else p.setPen(state_color)
+        p.setBrush(bg)
+        p.drawRoundedRect(r.adjusted(0.5, 0.5, -0.5, -0.5), radius, radius)
+        band = QRectF(r.left(), r.top(), h * 1.05, h)
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(state_color)
+        p.drawRoundedRect(band, radius, radius)
+        p.drawRect(band.adjusted(band.width() / 2, 0, 0, 0))
+        p.setFont(code_f)
+        p.setPen(t.state_text.get(cell.state, t.text) if not stale else t.background)
+        p.drawText(band, Qt.AlignmentFlag.AlignCenter, cell.code)
+        pad = h * 0.14
+        inner = QRectF(band.right() + pad, r.top(), r.right() - band.right() - 2 * pad, h)
+        p.setFont(time_f)
+        p.setPen(t.text)
+        tfm = QFontMetricsF(time_f)
+        time_w = tfm.horizontalAdvance(cell.time_text)
+        top_row = QRectF(inner.left(), inner.top() + h * 0.06, inner.width(), h * 0.5)
+        p.drawText(top_row, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, cell.time_text)
+        p.setFont(name_f)
+        nfm = QFontMetricsF(name_f)
+        name_rect = QRectF(top_row.left(), top_row.top(), top_row.width() - time_w - pad, top_row.height())
+        p.drawText(name_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                   nfm.elidedText(cell.name, Qt.TextElideMode.ElideRight, name_rect.width()))
+        p.setFont(reason_f)
+        p.setPen(t.text_dim)
+        rfm = QFontMetricsF(reason_f)
+        bottom = QRectF(inner.left(), inner.top() + h * 0.5, inner.width(), h * 0.44)
+        p.drawText(bottom, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                   rfm.elidedText(cell.reason, Qt.TextElideMode.ElideRight, bottom.width()))
+
+
+def _mix(a: QColor, b: QColor, alpha: int) -> QColor:
+    """``b`` laid over ``a`` at ``alpha``/255 (an opaque result paints faster than a translucent one)."""
+    f = alpha / 255
+    return QColor(round(a.red() * (1 - f) + b.red() * f), round(a.green() * (1 - f) + b.green() * f),
+                  round(a.blue() * (1 - f) + b.blue() * f))
+
+
+__all__ = ["AgentBoardWidget", "AgentSection"]

@@ -1,0 +1,71 @@
+"""Agents by state: one column per state (count, label, state code), and a stacked bar of the shares."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QFont, QFontMetricsF, QPainter, QPaintEvent
+from PySide6.QtWidgets import QWidget
+
+from wallboard.core.view_model import AgentStatesView
+from wallboard.ui.figure_tile import CAP_HEIGHT
+from wallboard.ui.theme import make_font
+from wallboard.ui.tile_frame import TileFrame, ref_height
+
+
+class AgentStatesWidget(TileFrame):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.view: AgentStatesView | None = None
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        v = self.view
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        t = self.theme
+        if v is None:
+            self.paint_panel(p, "")
+            p.end()
+            return
+        right = f"{v.logged_in} logged in · occupancy {v.occupancy}%"
+        area = self.paint_panel(p, v.title, right)
+        n = len(v.counts)
+        bar_h = max(6.0, ref_height(self) * 0.012)
+        label_px = ref_height(self) * 0.0165
+        label_h = QFontMetricsF(make_font(label_px)).height() * 1.1
+        bar = QRectF(area.left(), area.bottom() - bar_h, area.width(), bar_h)
+        cols = QRectF(area.left(), area.top(), area.width(), bar.top() - area.top() - label_h * 0.5)
+        col_w = cols.width() / max(1, n)
+        num_h = cols.height() - label_h
+        px = min(num_h * 0.82 / CAP_HEIGHT, col_w * 0.9 / (0.62 * 4))  # fits 4 digits per column
+        big = make_font(px, QFont.Weight.DemiBold)
+        small = make_font(label_px)
+        chip = label_px * 0.9
+        for i, sc in enumerate(v.counts):
+            x = cols.left() + i * col_w
+            color = t.text_dim if v.stale else t.states[sc.state]
+            p.setFont(big)
+            p.setPen(t.text_dim if v.stale else t.text)
+            baseline = cols.top() + (num_h + px * CAP_HEIGHT) / 2
+            p.drawText(QPointF(x, baseline), str(sc.count))
+            # state chip (colour) + label text: colour never alone
+            ly = cols.top() + num_h
+            p.setPen(Qt.PenStyle.NoPen)
+            p.setBrush(color)
+            p.drawRoundedRect(QRectF(x, ly + (label_h - chip) / 2, chip, chip), chip * 0.2, chip * 0.2)
+            p.setFont(small)
+            p.setPen(t.text_dim)
+            fm = p.fontMetrics()
+            lr = QRectF(x + chip * 1.4, ly, col_w - chip * 1.6, label_h)
+            p.drawText(lr, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                       fm.elidedText(sc.label, Qt.TextElideMode.ElideRight, int(lr.width())))
+        total = sum(c.count for c in v.counts)
+        x = bar.left()
+        p.setPen(Qt.PenStyle.NoPen)
+        for sc in v.counts:
+            if not total or not sc.count:
+                continue
+            w = bar.width() * sc.count / total
+            p.setBrush(t.text_dim if v.stale else t.states[sc.state])
+            p.drawRect(QRectF(x, bar.top(), w, bar.height()))
+            x += w
+        p.end()

@@ -1,0 +1,194 @@
+"""Keeps the engine and the view model on the GUI thread and drives repaints.
+
+- Batches from the bridge are applied to the engine at once and ask for a prompt refresh (coalesced:
+  at most one refresh per ``min_refresh_ms``), so a change shows within a frame or two.
+- A steady tick refreshes at 4 Hz while data flows and once a second (on the second) when idle, so the
+  longest wait, time in state and data age keep moving with no events.
+- Each refresh builds a BoardView and hands it to the widgets, which repaint only what changed.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
+
+from wallboard.core.board_config import BoardConfig
+from wallboard.core.engine import MetricsEngine
+from wallboard.core.metrics_config import MetricsConfig
+from wallboard.core.protocol import AgentState
+from wallboard.core.view_model import BoardView, BoardViewModel, LinkStatus
+from wallboard.ui.board import BoardWidget
+
+log = logging.getLogger("wallboard.ui")
+
+ACTIVE_TICK_MS = 250
+ACTIVE_FOR_S = 2.0  # after the last batch, keep the 4 Hz tick this long
+
+
+def link_from_feed_status(status: Any, now: float) -> LinkStatus:
+    """Translate the feed client's FeedStatus (times on the server clock) into the view model's terms."""
+    retry = getattr(status, "retry_in_s", None)
+    return LinkStatus(
+        state=status.state, detail=getattr(status, "detail", ""),
+        last_data_at=getattr(status, "last_data_server_time", None),
+        retry_at=None if retry is None else now + retry,
+        stale_after_s=getattr(status, "stale_after_s", None),
+    )
+
+
+class BoardController(QObject):
+    view_applied = Signal(object)  # BoardView, after the widgets have it (repaint follows)
+
+    def __init__(self, config: BoardConfig, board: BoardWidget, *, engine: MetricsEngine | None = None,
+                 clock: Callable[[], float] = time.time, min_refresh_ms: int = 20,
+                 use_server_metrics_config: bool = True) -> None:
+        super().__init__()
+        self.config = config
+        self.board = board
+        self.engine = engine or MetricsEngine(config.metrics)
+        self.vm = BoardViewModel(config)
+        self.link = LinkStatus("connecting")
+        self.view: BoardView | None = None
+        self._clock = clock
+        self._offset = 0.0  # server clock − local clock, from the feed
+        self._agents_dirty = True
+        self._min_refresh_s = min_refresh_ms / 1000
+        self._use_server_cfg = use_server_metrics_config and "metrics" not in config.model_fields_set
+        self._last_refresh = -math.inf
+        self._last_batch = -math.inf
+        self._refresh_timer = QTimer(self)
+        self._refresh_timer.setSingleShot(True)
+        self._refresh_timer.timeout.connect(self.refresh)
+        self._tick = QTimer(self)
+        self._tick.setSingleShot(True)
+        self._tick.setTimerType(Qt.TimerType.PreciseTimer)
+        self._tick.timeout.connect(self._on_tick)
+        self.refreshes = 0
+        self.batches = 0
+
+    # ------------------------------------------------------------------ wiring
+    def attach(self, bridge: QObject) -> None:
+        q = Qt.ConnectionType.QueuedConnection
+        bridge.snapshot_received.connect(self.apply_snapshot, q)  # type: ignore[attr-defined]
+        bridge.events_received.connect(self.apply_events, q)  # type: ignore[attr-defined]
+        bridge.status_changed.connect(self.apply_status, q)  # type: ignore[attr-defined]
+
+    def start(self) -> None:
+        self.refresh()
+        self._arm_tick()
+
+    def stop(self) -> None:
+        self._tick.stop()
+        self._refresh_timer.stop()
+
+    def now(self) -> float:
+        return self._clock() + self._offset
+
+    # ------------------------------------------------------------------ inputs (GUI thread)
+    @Slot(object, int)
+    def apply_snapshot(self, snapshot: dict, seq: int) -> None:
+        cfg = self.config.metrics
+        server_cfg = snapshot.get("metrics_config")
+        if self._use_server_cfg and server_cfg:
+            try:
+                cfg = MetricsConfig.model_validate(server_cfg)
+            except ValueError as exc:  # keep ours; the figures may then differ from the server's
+                log.warning("server metrics config not usable (%s); using the board's", exc)
+        try:
+            self.engine = MetricsEngine.restore(snapshot, cfg)
+        except (ValueError, KeyError, TypeError) as exc:
+            log.error("feed snapshot not usable: %s", exc)
+            return
+        self._agents_dirty = True
+        self._data_arrived()
+
+    @Slot(object, int)
+    def apply_events(self, events: list[Any], last_seq: int) -> None:
+        self.batches += 1
+        self.engine.apply_many(events)
+        if not self._agents_dirty:
+            for e in events:
+                if type(e) is AgentState:
+                    self._agents_dirty = True
+                    break
+        self._data_arrived()
+
+    @Slot(object)
+    def apply_status(self, status: Any) -> None:
+        self._offset = getattr(status, "clock_offset_s", 0.0) or 0.0
+        link = link_from_feed_status(status, self.now())
+        # A batch may have arrived after the status was made: keep the newer data time.
+        times = [t for t in (link.last_data_at, self.link.last_data_at) if t is not None]
+        link = replace(link, last_data_at=max(times) if times else None)
+        self.link = link
+        self.request_refresh()
+
+    def set_link(self, link: LinkStatus) -> None:
+        self.link = link
+        self.request_refresh()
+
+    def _data_arrived(self) -> None:
+        now = self.now()
+        self._last_batch = time.monotonic()
+        self.link = replace(self.link, last_data_at=now)
+        self.request_refresh()
+        if self._tick.remainingTime() > ACTIVE_TICK_MS:
+            self._arm_tick()
+
+    # ------------------------------------------------------------------ refresh
+    def request_refresh(self) -> None:
+        if self._refresh_timer.isActive():
+            return
+        wait = self._last_refresh + self._min_refresh_s - time.monotonic()
+        self._refresh_timer.start(max(0, math.ceil(wait * 1000)))
+
+    def _arm_tick(self) -> None:
+        if time.monotonic() - self._last_batch < ACTIVE_FOR_S:
+            delay = ACTIVE_TICK_MS
+        else:  # idle: tick on the next whole second of the (server) clock, so clocks step evenly
+            now = self.now()
+            delay = max(50, math.ceil((math.floor(now) + 1 - now) * 1000) + 5)
+        self._tick.start(delay)
+
+    @Slot()
+    def _on_tick(self) -> None:
+        self.refresh()
+        self._arm_tick()
+
+    @Slot()
+    def refresh(self) -> None:
+        self._refresh_timer.stop()
+        self._last_refresh = time.monotonic()
+        self.refreshes += 1
+        now = self.now()
+        eng = self.engine
+        if self._agents_dirty:
+            self.vm.set_agents(eng.agent_rows(eng.effective_now_ms(now)))
+            self._agents_dirty = False
+        figures = eng.figures(now)
+        self.vm.sample(figures, now)
+        page = self.vm.current_page(now)
+        view = self.vm.build(figures, self.link, now, self.board.agent_grids(page), page=page,
+                             events_applied=eng.events_applied)
+        self.board.apply_view(view)
+        self.view = view
+        self.view_applied.emit(view)
+
+    # ------------------------------------------------------------------ desktop controls
+    def set_queue_filter(self, queue: str | None) -> None:
+        self.vm.set_queue_filter(queue)
+        self._agents_dirty = True
+        self.refresh()
+
+    def pin_page(self, page: int | None) -> None:
+        self.vm.pinned_page = page
+        self.refresh()
+
+    def set_theme(self, name: str) -> None:
+        self.board.set_theme(name)

@@ -1,0 +1,191 @@
+"""A big-figure tile: label, the figure fitted to the tile in tabular digits, unit, trend mark,
+a detail line (goal, rate), severity in words, an optional service-level bar and sparkline."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPaintEvent, QResizeEvent
+from PySide6.QtWidgets import QWidget
+
+from wallboard.core.view_model import TileView
+from wallboard.ui.sparkline import Sparkline
+from wallboard.ui.theme import Theme, make_font
+from wallboard.ui.tile_frame import TileFrame, ref_height
+
+CAP_HEIGHT = 0.727  # Inter's cap/digit height as a fraction of the pixel size
+
+
+class FigureTileWidget(TileFrame):
+    def __init__(self, sparkline: bool, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.spark: Sparkline | None = Sparkline(self) if sparkline else None
+        self.view: TileView | None = None
+
+    def set_theme(self, t: Theme) -> None:
+        super().set_theme(t)
+        if self.spark is not None:
+            self.spark.set_background(t.tile)
+            self.spark.set_color(t.spark)
+
+    def view_changed(self, old: object | None, new: object) -> None:
+        assert isinstance(new, TileView)
+        if self.spark is not None:
+            self.spark.set_ring(new.spark, new.spark_version)
+            if old is None or getattr(old, "stale", None) != new.stale:
+                self.spark.set_color(self.theme.text_dim if new.stale else self.theme.spark)
+        self.update()
+
+    def _areas(self) -> tuple[QRectF, QRectF | None, QRectF | None, QRectF]:
+        """(figure, bar, sparkline, detail) rects inside the content rect."""
+        r = QRectF(self.rect())
+        pad = self.pad()
+        top = pad * 0.8 + make_font_height(self.title_px()) + pad * 0.4
+        content = QRectF(r.left() + pad, r.top() + top, r.width() - 2 * pad, r.height() - top - pad)
+        h = content.height()
+        detail_h = make_font_height(self.detail_px()) * 1.1
+        spark = None
+        if self.spark is not None:
+            sh = h * 0.24
+            spark = QRectF(content.left(), content.bottom() - sh, content.width(), sh)
+            content.setBottom(spark.top() - pad * 0.3)
+        bar = None
+        if self.view is not None and self.view.bar_goal is not None:
+            bh = max(6.0, ref_height(self) * 0.012)
+            bar = QRectF(content.left(), content.bottom() - bh, content.width(), bh)
+            content.setBottom(bar.top() - pad * 0.5)
+        detail = QRectF(content.left(), content.bottom() - detail_h, content.width(), detail_h)
+        content.setBottom(detail.top())
+        return content, bar, spark, detail
+
+    def detail_px(self) -> float:
+        return ref_height(self) * 0.0165
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._place_spark()
+
+    def _place_spark(self) -> None:
+        if self.spark is not None:
+            _, _, spark, _ = self._areas()
+            if spark is not None:
+                self.spark.setGeometry(spark.toAlignedRect())
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        v = self.view
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        t = self.theme
+        if v is None:
+            self.paint_panel(p, "")
+            p.end()
+            return
+        badge = v.severity_text.upper() if v.severity in ("warn", "alarm") else ""
+        self.paint_panel(p, v.title, badge, t.severity_color(v.severity))
+        if v.severity in ("warn", "alarm"):  # a severity stripe along the left edge
+            w = max(3.0, ref_height(self) * 0.004)
+            p.fillRect(QRectF(0, ref_height(self) * 0.006, w, self.height() - ref_height(self) * 0.012),
+                       t.severity_color(v.severity))
+        fig, bar, _spark, detail = self._areas()
+        value_color = t.severity_color(v.severity) if v.severity in ("warn", "alarm") else t.text
+        if v.stale:
+            value_color = t.text_dim
+        self._paint_value(p, fig, v, value_color)
+        p.setFont(make_font(self.detail_px()))
+        p.setPen(t.text_dim)
+        fm = p.fontMetrics()
+        p.drawText(detail, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                   fm.elidedText(v.detail, Qt.TextElideMode.ElideRight, int(detail.width())))
+        if bar is not None:
+            self._paint_bar(p, bar, v)
+        p.end()
+
+    def _paint_value(self, p: QPainter, area: QRectF, v: TileView, color: QColor) -> None:
+        if area.height() <= 4 or area.width() <= 4:
+            return
+        px = area.height() * 0.86 / CAP_HEIGHT * 0.92
+        unit_ratio, trend_ratio = 0.30, 0.42
+        font = make_font(px, QFont.Weight.DemiBold)
+        fm = QFontMetricsF(font)
+        gap = px * 0.08
+
+        def width(size: float) -> float:
+            f = make_font(size, QFont.Weight.DemiBold)
+            m = QFontMetricsF(f)
+            w = m.horizontalAdvance(v.value)
+            if v.unit:
+                w += gap + QFontMetricsF(make_font(size * unit_ratio)).horizontalAdvance(v.unit)
+            if v.trend:
+                w += gap * 3 + size * trend_ratio
+            return w
+
+        w = width(px)
+        if w > area.width():
+            px *= area.width() / w
+            font = make_font(px, QFont.Weight.DemiBold)
+            fm = QFontMetricsF(font)
+            w = width(px)
+        cap = px * CAP_HEIGHT
+        baseline = area.top() + (area.height() + cap) / 2
+        x = area.left()
+        p.setFont(font)
+        p.setPen(color)
+        p.drawText(QPointF(x, baseline), v.value)
+        x += fm.horizontalAdvance(v.value) + gap
+        if v.unit:
+            uf = make_font(px * unit_ratio, QFont.Weight.Normal)
+            p.setFont(uf)
+            p.setPen(self.theme.text_dim)
+            p.drawText(QPointF(x, baseline), v.unit)
+            x += QFontMetricsF(uf).horizontalAdvance(v.unit) + gap
+        if v.trend:
+            self._paint_trend(p, QPointF(x + gap, baseline - cap / 2), px * trend_ratio, v)
+
+    def _paint_trend(self, p: QPainter, center_left: QPointF, size: float, v: TileView) -> None:
+        t = self.theme
+        if v.stale or v.trend == "flat" or v.trend_good is None:
+            color = t.neutral
+        else:
+            good = (v.trend == "up") == v.trend_good
+            color = t.ok if good else t.warn
+        s = size * (0.8 if v.trend != "flat" else 0.55)
+        x, y = center_left.x(), center_left.y()
+        path = QPainterPath()
+        if v.trend == "up":
+            path.moveTo(x, y + s * 0.45)
+            path.lineTo(x + s, y + s * 0.45)
+            path.lineTo(x + s / 2, y - s * 0.5)
+        elif v.trend == "down":
+            path.moveTo(x, y - s * 0.45)
+            path.lineTo(x + s, y - s * 0.45)
+            path.lineTo(x + s / 2, y + s * 0.5)
+        else:  # flat: a triangle pointing right ("steady"), not a bar that reads as a minus sign
+            path.moveTo(x + s * 0.1, y - s * 0.5)
+            path.lineTo(x + s * 0.1, y + s * 0.5)
+            path.lineTo(x + s * 0.95, y)
+        path.closeSubpath()
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(color)
+        p.drawPath(path)
+
+    def _paint_bar(self, p: QPainter, bar: QRectF, v: TileView) -> None:
+        t = self.theme
+        radius = bar.height() / 2
+        p.setPen(Qt.PenStyle.NoPen)
+        track = QColor(t.text_dim)
+        track.setAlpha(70)
+        p.setBrush(track)
+        p.drawRoundedRect(bar, radius, radius)
+        if v.bar is not None and v.bar > 0:
+            fill = QRectF(bar.left(), bar.top(), bar.width() * v.bar, bar.height())
+            color = t.text_dim if v.stale else t.severity_color(v.severity) if v.severity != "none" else t.spark
+            p.setBrush(color)
+            p.drawRoundedRect(fill, radius, radius)
+        if v.bar_goal is not None:  # goal marker: a tick taller than the bar
+            x = bar.left() + bar.width() * v.bar_goal
+            w = max(2.0, bar.height() * 0.35)
+            p.setBrush(t.text)
+            p.drawRect(QRectF(x - w / 2, bar.top() - bar.height() * 0.6, w, bar.height() * 2.2))
+
+
+def make_font_height(px: float) -> float:
+    return QFontMetricsF(make_font(px, QFont.Weight.DemiBold, tabular=False)).height()
