@@ -74,10 +74,10 @@ class ReplaySource:
     def _chunks(self) -> Iterator[list[p.Event]]:
         from wallboard.recording import read_chunks
 
+        shift = 0.0
+        first: float | None = None
+        last = 0.0
         for lap in itertools.count():
-            shift = 0.0
-            first: float | None = None
-            last = 0.0
             for chunk in read_chunks(self.path, chunk_lines=2000):
                 self.rejected += len(chunk.rejected)
                 evs = chunk.events
@@ -85,7 +85,8 @@ class ReplaySource:
                     continue
                 if first is None:
                     first = evs[0].ts
-                last = evs[-1].ts
+                if not lap:
+                    last = evs[-1].ts
                 if lap:
                     evs = [_relap(e, shift, lap) for e in evs]
                 yield evs
