@@ -12,7 +12,13 @@ from PySide6.QtWidgets import QApplication
 from wallboard.core.board_config import BoardConfig
 from wallboard.feed.client import FeedClient
 from wallboard.ui.bridge import FeedBridge
-from wallboard.ui.kiosk import BurnInDrift, ScreenNotFoundError, ScreenSaverInhibitor, enter_kiosk, pick_screen
+from wallboard.ui.kiosk import (
+    BurnInDrift,
+    ScreenNotFoundError,
+    ScreenSaverInhibitor,
+    enter_kiosk,
+    pick_screen,
+)
 from wallboard.ui.window import BoardWindow
 
 log = logging.getLogger("wallboard.ui.app")

@@ -60,8 +60,8 @@ class BoardController(QObject):
         self._agents_dirty = True
         self._min_refresh_s = min_refresh_ms / 1000
         self._use_server_cfg = use_server_metrics_config and "metrics" not in config.model_fields_set
-        self._last_refresh = -math.inf
-        self._last_batch = -math.inf
+        self._last_refresh = 0.0
+        self._last_batch = -1e9
         self._refresh_timer = QTimer(self)
         self._refresh_timer.setSingleShot(True)
         self._refresh_timer.timeout.connect(self.refresh)
@@ -146,7 +146,7 @@ class BoardController(QObject):
         if self._refresh_timer.isActive():
             return
         wait = self._last_refresh + self._min_refresh_s - time.monotonic()
-        self._refresh_timer.start(max(0, math.ceil(wait * 1000)))
+        self._refresh_timer.start(max(0, min(1000, math.ceil(wait * 1000))))
 
     def _arm_tick(self) -> None:
         if time.monotonic() - self._last_batch < ACTIVE_FOR_S:

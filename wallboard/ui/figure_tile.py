@@ -177,7 +177,9 @@ class FigureTileWidget(TileFrame):
         p.drawRoundedRect(bar, radius, radius)
         if v.bar is not None and v.bar > 0:
             fill = QRectF(bar.left(), bar.top(), bar.width() * v.bar, bar.height())
-            color = t.text_dim if v.stale else t.severity_color(v.severity) if v.severity != "none" else t.spark
+            color = t.severity_color(v.severity) if v.severity != "none" else t.spark
+            if v.stale:
+                color = t.text_dim
             p.setBrush(color)
             p.drawRoundedRect(fill, radius, radius)
         if v.bar_goal is not None:  # goal marker: a tick taller than the bar

@@ -1,0 +1,67 @@
+"""The board's commands as a user runs them: no display, snapshot to PNG, demo offscreen."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PySide6.QtGui import QImage
+
+from wallboard.ui.display import display_problem
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    env.update(extra)
+    return env
+
+
+def _wallboard(*args: str, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "wallboard", *args], env=env, cwd=ROOT, text=True,
+                          capture_output=True, timeout=timeout)
+
+
+def test_display_problem_is_pure() -> None:
+    assert display_problem("demo", {}, "linux") is not None
+    assert display_problem("demo", {"DISPLAY": ":0"}, "linux") is None
+    assert display_problem("demo", {"QT_QPA_PLATFORM": "offscreen"}, "linux") is None
+    assert display_problem("demo", {}, "win32") is None
+
+
+@pytest.mark.parametrize("cmd", ["demo", "run"])
+def test_without_a_display_exit_2_with_advice(cmd: str) -> None:
+    r = _wallboard(cmd, env=_env())
+    assert r.returncode == 2
+    assert "QT_QPA_PLATFORM=offscreen" in r.stderr and "xvfb-run" in r.stderr and "snapshot" in r.stderr
+    assert "Aborted" not in r.stderr and "qt.qpa" not in r.stderr
+
+
+def test_snapshot_demo_writes_a_png_of_the_size_asked(tmp_path: Path) -> None:
+    out = tmp_path / "b.png"
+    r = _wallboard("snapshot", "--demo", "--scenario", "small", "--minutes", "30", "--size", "1280x720",
+                   "--theme", "high-contrast", "--out", str(out), env=_env())
+    assert r.returncode == 0, r.stderr
+    img = QImage(str(out))
+    assert (img.width(), img.height()) == (1280, 720)
+    assert img.pixelColor(1, 1).name() == "#000000"  # high-contrast background
+
+
+def test_snapshot_rejects_bad_input_clearly(tmp_path: Path) -> None:
+    r = _wallboard("snapshot", "--demo", "--size", "big", env=_env())
+    assert r.returncode == 2 and "1920x1080" in r.stderr
+    bad = tmp_path / "board.toml"
+    bad.write_text('theme = "neon"\n')
+    r = _wallboard("snapshot", "--config", str(bad), env=_env())
+    assert r.returncode == 2 and "theme" in r.stderr and "Traceback" not in r.stderr
+    r = _wallboard("snapshot", "--demo", "--scenario", "nope", env=_env())
+    assert r.returncode == 2 and "nope" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_demo_runs_offscreen_and_quits(tmp_path: Path) -> None:
+    r = _wallboard("demo", "--scenario", "small", "--quit-after", "3", env=_env(QT_QPA_PLATFORM="offscreen"))
+    assert r.returncode == 0, r.stderr

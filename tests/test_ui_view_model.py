@@ -1,0 +1,152 @@
+"""The pure view model: formatting, staleness, paging, sparklines, severities (no Qt)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from wallboard.core import protocol as p
+from wallboard.core.board_config import (
+    AgentBoardTile,
+    BoardConfig,
+    BoardConfigError,
+    FigureTile,
+    PageConfig,
+    parse_board_config,
+)
+from wallboard.core.engine import MetricsEngine
+from wallboard.core.view_model import (
+    DASH,
+    SPARK_SAMPLE_S,
+    AgentOrder,
+    BoardViewModel,
+    LinkStatus,
+    SparkRing,
+    agent_board_view,
+    feed_view,
+    format_clock,
+    format_duration,
+    format_pct,
+    page_at,
+    paginate,
+)
+
+T0 = 1_773_130_000.0
+
+
+def test_durations_truncate_like_a_clock() -> None:
+    assert format_duration(None) == (DASH, "")
+    assert format_duration(59.99) == ("59", "s")
+    assert format_duration(60) == ("1:00", "m:ss")
+    assert format_duration(3599.9) == ("59:59", "m:ss")
+    assert format_duration(3661) == ("1:01:01", "h:mm:ss")
+    assert format_clock(42) == "0:42" and format_clock(3900) == "1h05" and format_clock(200000) == "2d"
+
+
+def test_percent_never_rounds_up_to_the_goal() -> None:
+    assert format_pct(79.6) == "79"  # 79.6 % does not meet an 80 % goal and must not read "80"
+    assert format_pct(100.0) == "100" and format_pct(None) == DASH
+
+
+def test_feed_view_marks_stale_and_counts_from_last_data() -> None:
+    live = LinkStatus("live", last_data_at=T0)
+    assert not feed_view(live, T0 + 1, 5).stale
+    lost = feed_view(live, T0 + 6, 5)  # live, but nothing for longer than stale_after_s
+    assert lost.stale and lost.banner == "feed lost 0:06 ago"
+    down = feed_view(LinkStatus("reconnecting", last_data_at=T0, retry_at=T0 + 90), T0 + 83, 5)
+    assert down.stale and down.banner == "feed lost 1:23 ago" and down.label == "Reconnecting in 7 s"
+    assert feed_view(LinkStatus("connecting"), T0, 5).banner == "waiting for feed"
+    assert feed_view(LinkStatus("live", last_data_at=T0, stale_after_s=10), T0 + 8, 5).stale is False
+
+
+def test_paginate_covers_every_agent_once_with_header_rows() -> None:
+    sizes = [3, 0, 25, 7]
+    pages = paginate(sizes, cols=4, rows=5)
+    seen = {g: [] for g in range(len(sizes))}
+    for page in pages:
+        used = 0
+        for g, a, b in page:
+            seen[g].extend(range(a, b))
+            used += 1 + math.ceil((b - a) / 4)
+        assert used <= 5
+    assert all(seen[g] == list(range(n)) for g, n in enumerate(sizes))
+
+
+def test_spark_ring_samples_per_slot_and_fills_gaps() -> None:
+    ring = SparkRing(size=5)
+    assert ring.sample(T0, 1.0)
+    assert not ring.sample(T0 + 1, 2.0)  # same 10 s slot
+    ring.sample(T0 + 3 * SPARK_SAMPLE_S, 4.0)  # two slots skipped
+    assert ring.values() == [1.0, None, None, 4.0]
+    for i in range(4, 10):
+        ring.sample(T0 + i * SPARK_SAMPLE_S, float(i))
+    assert ring.values() == [5.0, 6.0, 7.0, 8.0, 9.0] and ring.ago(2) == 7.0
+
+
+def _engine_with_waiting_call() -> MetricsEngine:
+    eng = MetricsEngine()
+    eng.apply_many([
+        p.QueueInfo(ts=T0, queue="sales", name="Sales", sl_threshold_s=20, sl_target_pct=80),
+        p.CallQueued(ts=T0, call_id="c1", queue="sales"),
+    ])
+    return eng
+
+
+def test_longest_wait_moves_with_now_and_turns_to_alarm() -> None:
+    eng = _engine_with_waiting_call()
+    vm = BoardViewModel(BoardConfig())
+    link = LinkStatus("live", last_data_at=T0 + 100)
+    views = [vm.build(eng.figures(T0 + s), link, T0 + s, page=0).tiles[1] for s in (12, 13, 45)]
+    assert [v.value for v in views] == ["12", "13", "45"]
+    assert [v.severity for v in views] == ["ok", "ok", "alarm"]  # warn at 20 s, alarm at 40 s
+    assert views[2].severity_text == "over 2× goal"
+
+
+def test_tiles_follow_engine_figures_and_queue_names() -> None:
+    eng = _engine_with_waiting_call()
+    eng.apply_many([p.AgentState(ts=T0, agent_id="a1", state="available", queues=["sales"]),
+                    p.CallAnswered(ts=T0 + 7, call_id="c1", queue="sales", agent_id="a1")])
+    cfg = BoardConfig(pages=[PageConfig(rows=1, cols=3, tiles=[
+        FigureTile(kind="asa", queue="sales", col=0), FigureTile(kind="service_level", queue="sales", col=1),
+        FigureTile(kind="waiting", queue="nope", col=2)])])
+    v = BoardViewModel(cfg).build(eng.figures(T0 + 8), LinkStatus("live", last_data_at=T0 + 8), T0 + 8)
+    asa, sl, missing = v.tiles
+    assert (asa.value, asa.unit, asa.title) == ("7", "s", "Avg speed of answer · Sales · today")
+    assert (sl.value, sl.bar, sl.bar_goal, sl.severity) == ("100", 1.0, 0.8, "ok")
+    assert "goal 80% in 20 s" in sl.detail and "answered ≤ T / offered" in sl.detail
+    assert missing.value == DASH and "no such queue" in missing.detail
+
+
+def test_agent_board_orders_longest_in_state_first_and_pages_over_time() -> None:
+    rows = [{"agent_id": f"a{i}", "name": f"Agent {i}", "team": "T", "queues": ["q"], "state": st,
+             "reason": None, "since": T0 + i} for i, st in enumerate(["on_call"] * 30 + ["available"] * 5)]
+    order = AgentOrder("state")
+    order.rebuild(rows)
+    tile = AgentBoardTile(kind="agent_board", page_seconds=10)
+    fv = feed_view(LinkStatus("live", last_data_at=T0 + 100), T0 + 100, 5)
+    first = agent_board_view(tile, order, 4, 5, T0 + 100, None, 30, fv, page=0)
+    assert first.pages > 1 and first.total == 35
+    assert [s.title.split(" ·")[0] for s in first.sections][0] == "Available"
+    oncall = [s for s in first.sections if s.state == "on_call"][0].cells
+    assert oncall[0].agent_id == "a0" and oncall[0].time_text == "1:40"  # longest in state first
+    now = agent_board_view(tile, order, 4, 5, T0 + 100, None, 30, fv)
+    later = agent_board_view(tile, order, 4, 5, T0 + 110, None, 30, fv)  # one page_seconds later
+    assert later.page == (now.page + 1) % now.pages
+
+
+def test_page_rotation_uses_each_dwell() -> None:
+    pages = [PageConfig(title="a", dwell_seconds=10, tiles=[FigureTile(kind="waiting")]),
+             PageConfig(title="b", tiles=[FigureTile(kind="waiting")])]
+    assert [page_at(pages, 20, t) for t in (0, 9.9, 10, 29.9, 30)] == [0, 0, 1, 1, 0]
+
+
+def test_config_errors_name_the_key() -> None:
+    with pytest.raises(BoardConfigError, match=r"pages.0.tiles.0: .*'wating'"):
+        parse_board_config('[[pages]]\n[[pages.tiles]]\nkind = "wating"\n')
+    with pytest.raises(BoardConfigError, match="does not fit"):
+        parse_board_config('[[pages]]\nrows = 1\ncols = 1\n[[pages.tiles]]\nkind = "waiting"\ncol = 1\n')
+    with pytest.raises(BoardConfigError, match="theem"):
+        parse_board_config('theem = "dark"\n')
+    cfg = parse_board_config('theme = "high-contrast"\n[feed]\nurl = "ws://wall:8765/"\n')
+    assert cfg.theme == "high-contrast" and cfg.feed.url == "ws://wall:8765/" and cfg.pages
