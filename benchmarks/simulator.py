@@ -63,7 +63,8 @@ def main() -> int:
     if args.json:
         print(json.dumps(result))
     else:
-        print(f"{args.scenario}, {args.hours:g} h: {events:,} events in {wall:.2f} s (median of {args.repeat})"
+        print(f"{args.scenario}, {args.hours:g} h: {events:,} events in {wall:.2f} s"
+              f" (median of {args.repeat})"
               f" = {events / wall:,.0f} events/s (target {TARGET_EVENTS_PER_S:,}: "
               f"{'met' if result['meets_target'] else 'NOT met'}); file {result['file_mb']} MB")
     return 0

@@ -1,24 +1,26 @@
 """The simulator and the metrics engine together against queueing theory (Erlang C, M/M/N).
 
-λ = 200 calls/h, exponential handle time with mean 180 s (A = 10 Erlangs), N identical agents always logged in,
-no ringing, no wrap-up, no breaks, no abandonment. Reference values: ../shared/reference/metrics-and-queueing.md.
+λ = 200 calls/h, exponential handle time with mean 180 s (A = 10 Erlangs), N identical agents always
+logged in, no ringing, no wrap-up, no breaks, no abandonment. Reference values:
+../shared/reference/metrics-and-queueing.md.
 
-Method. Each replication is one seed simulating 25 h from 00:00 UTC; the first hour (an empty centre filling
-up) is excluded by reading the figures with ``wallboard metrics --reset 01:00 --at <next day 00:59:59>``, so
-each replication is one 24 h "today" window of ~4,800 calls. Service level (answered within 20 s of offered,
-the default formula; no abandons, so offered = answered apart from the few calls still waiting at the end) and
-ASA come from ``wallboard metrics --json``. P(wait > 0) is not a published figure (thresholds are whole seconds
-≥ 1), so it is counted from the same recording: answered calls in the window whose answer ts equals their
-queue ts.
+Method. Each replication is one seed simulating 25 h from 00:00 UTC; the first hour (an empty centre
+filling up) is excluded by reading the figures with ``wallboard metrics --reset 01:00 --at <next day
+00:59:59>``, so each replication is one 24 h "today" window of ~4,800 calls. Service level (answered
+within 20 s of offered, the default formula; no abandons, so offered = answered apart from the few calls
+still waiting at the end) and ASA come from ``wallboard metrics --json``. P(wait > 0) is not a published
+figure (thresholds are whole seconds ≥ 1), so it is counted from the same recording: answered calls in the
+window whose answer ts equals their queue ts.
 
 Tolerances. Waits in a queue are strongly autocorrelated (a busy spell delays hundreds of calls), so the
-spread of a figure between replications was measured, not assumed: over 100 seeds of 24 h, the per-day standard
-deviation σ was P(wait) 0.049 / 0.041, SL 0.051 / 0.039 and ASA 12.4 s / 5.0 s for N = 12 / 13 (ASA converges
-slowly, as the reference warns). The mean of k independent seeds has standard error σ/√k; each check allows
-4 standard errors (a correct simulator fails one of the 6 checks with probability ≈ 4·10⁻⁴; the seeds are
-fixed, so the outcome itself is deterministic). Fast test: k = 8 (≈ 38,000 calls per N), tolerances
-P(wait) ±0.069/±0.058, SL ±0.072/±0.055, ASA ±17.5 s/±7.1 s: enough to tell N = 12 from N = 11 or 13 on every
-figure. Slow test: k = 100 (≈ 480,000 calls per N), tolerances ±0.020/±0.016, ±0.020/±0.016, ±5.0 s/±2.0 s.
+spread of a figure between replications was measured, not assumed: over 100 seeds of 24 h, the per-day
+standard deviation σ was P(wait) 0.049 / 0.041, SL 0.051 / 0.039 and ASA 12.4 s / 5.0 s for N = 12 / 13
+(ASA converges slowly, as the reference warns). The mean of k independent seeds has standard error σ/√k;
+each check allows 4 standard errors (a correct simulator fails one of the 6 checks with probability
+≈ 4·10⁻⁴; the seeds are fixed, so the outcome itself is deterministic). Fast test: k = 8 (≈ 38,000 calls
+per N), tolerances P(wait) ±0.069/±0.058, SL ±0.072/±0.055, ASA ±17.5 s/±7.1 s: enough to tell N = 12
+from N = 11 or 13 on every figure. Slow test: k = 100 (≈ 480,000 calls per N), tolerances ±0.020/±0.016,
+±0.020/±0.016, ±5.0 s/±2.0 s.
 """
 
 from __future__ import annotations
@@ -115,7 +117,8 @@ def _check(tmp_path: Path, capsys: pytest.CaptureFixture[str], n: int, seeds: ra
         tolerance = 4 * SIGMA[n][i] / math.sqrt(k)
         print(f"N={n} {name}: {measured:.4f} (Erlang C {REFERENCE[n][i]}, ±{tolerance:.4f}, {k} seeds)")
         assert measured == pytest.approx(REFERENCE[n][i], abs=tolerance), (
-            f"N={n} {name}: measured {measured:.4f} over {k} seeds, Erlang C {REFERENCE[n][i]}, ±{tolerance:.4f}")
+            f"N={n} {name}: measured {measured:.4f} over {k} seeds, "
+            f"Erlang C {REFERENCE[n][i]}, ±{tolerance:.4f}")
 
 
 @pytest.mark.parametrize("n", [12, 13])

@@ -70,7 +70,7 @@ def check_conservation(events: list) -> Counter:
                 assert e.call_id not in answered
                 answered.add(e.call_id)
                 assert e.agent_id not in on_call, f"agent on two calls: {e}"
-                assert agent_state.get(e.agent_id) in ("available", "ringing"), (e, agent_state.get(e.agent_id))
+                assert agent_state.get(e.agent_id) in ("available", "ringing"), e
                 on_call[e.agent_id] = e.call_id
                 call_agent[e.call_id] = e.agent_id
                 expect_on_call[e.agent_id] = e.ts
@@ -150,7 +150,7 @@ def test_site_has_everything_a_demo_needs(tmp_path: Path) -> None:
 
 def test_large_peak_rate_is_a_large_centre(tmp_path: Path) -> None:
     """~100–300 events/s at the 10:00 peak (issue 3)."""
-    count, events = record("large", tmp_path / "large.jsonl")
+    _, events = record("large", tmp_path / "large.jsonl")
     start = events[0].ts
     steady = [e for e in events if e.ts >= start + 300]  # skip the start-up burst of agents logging in
     rate = len(steady) / (events[-1].ts - (start + 300))
