@@ -51,7 +51,8 @@ def _busy_engine(now: float) -> MetricsEngine:
                 p.CallAnswered(ts=t + 5 + 10 * i, call_id=f"c{i}", queue="q1", agent_id=f"a{i}"),
                 p.CallEnded(ts=t + 120, call_id=f"c{i}", agent_id=f"a{i}"),
                 p.AgentState(ts=t + 120, agent_id=f"a{i}", state="available")]
-    evs += [p.CallQueued(ts=now - 30, call_id="w1", queue="q1"), p.CallQueued(ts=now - 3, call_id="w2", queue="q1")]
+    evs += [p.CallQueued(ts=now - 30, call_id="w1", queue="q1"),
+            p.CallQueued(ts=now - 3, call_id="w2", queue="q1")]
     evs.sort(key=lambda e: e.ts)
     eng.apply_many(evs)
     return eng
@@ -220,7 +221,8 @@ def test_themes_switch(qtbot) -> None:
 
 
 def test_choose_screen_by_index_name_or_model() -> None:
-    screens = [ScreenInfo("eDP-1", "Laptop"), ScreenInfo("HDMI-1", "LG TV", "SN123"), ScreenInfo("DP-2", "Dell")]
+    screens = [ScreenInfo("eDP-1", "Laptop"), ScreenInfo("HDMI-1", "LG TV", "SN123"),
+               ScreenInfo("DP-2", "Dell")]
     assert choose_screen(screens, 0, None) == 0
     assert choose_screen(screens, 2, None) == 2
     assert choose_screen(screens, 0, "1") == 1
