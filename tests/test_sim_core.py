@@ -145,3 +145,20 @@ def test_trusted_constructors_equal_validated_events() -> None:
         assert trusted == validated
         assert p.dump_event(trusted) == p.dump_event(validated)
         assert p.parse_event(p.dump_event(trusted)) == validated
+
+
+def test_memory_follows_live_calls_not_history() -> None:
+    """Callers who hung up do not pile up in a queue's heap while no agent is there to pop them."""
+    scenario = parse_scenario({
+        "timezone": "UTC",
+        "queues": [{"id": "q", "rate_per_hour": 3600, "talk": {"kind": "fixed", "value": 60},
+                    "patience": {"kind": "exponential", "mean": 30}}],
+        "teams": [{"name": "t", "agents": 1, "queues": ["q"], "shift": {"start": "23:00", "hours": 1}}],
+    }, "night.toml")
+    sim = Simulator(scenario, 1, START)  # 08:00: nobody on shift until 23:00
+    events = list(sim.run(START + 6 * 3600))
+    abandoned = sum(e.type == "call_abandoned" for e in events)
+    assert abandoned > 20_000
+    q = sim.queues["q"]
+    assert len(q.waiting) <= 2 * q.n_waiting + 65
+    assert q.n_waiting == sum(e.type == "call_queued" for e in events) - abandoned

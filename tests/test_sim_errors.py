@@ -56,6 +56,12 @@ Q0 = "broken.toml: queues.0."
     ("rate_per_hour = 100", "rate_per_hour = 100\nprofile = [1.0, 2.0]", Q0 + "profile: "),
     ("rate_per_hour = 100", 'rate_per_hour = 100\noverflow_to = "q1"\ntimeout_s = 60',
      Q0 + "overflow_to: a queue cannot overflow into itself"),
+    ("[[teams]]",
+     '[[queues]]\nid = "q2"\nrate_per_hour = 5\ntalk = { kind = "fixed", value = 60 }\n[[teams]]',
+     "broken.toml: queues.1: no team serves queue 'q2'"),
+    ("[[teams]]",
+     '[[incidents]]\nkind = "surge"\nat = "25:00"\nduration_minutes = 5\nmultiplier = 2\n[[teams]]',
+     "broken.toml: incidents.0.at: Value error, must be a time of day HH:MM"),
 ])
 def test_broken_field_is_named(tmp_path: Path, old: str, new: str, expected: str) -> None:
     assert old in GOOD

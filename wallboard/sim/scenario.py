@@ -259,6 +259,10 @@ def _cross_check(s: Scenario) -> list[str]:
             out.append(f"profiles.{name}: must have 24 (hourly) or 96 (15-minute) values, got {len(values)}")
         elif not any(v > 0 for v in values):
             out.append(f"profiles.{name}: must have at least one value > 0")
+    served = {q for t in s.teams for q in t.queues}
+    for i, q in enumerate(s.queues):
+        if q.id not in served:
+            out.append(f"queues.{i}: no team serves queue {q.id!r} (list it in a team's queues)")
     teams = [t.name for t in s.teams]
     if len(set(teams)) != len(teams):
         out.append("teams: team names must be unique")

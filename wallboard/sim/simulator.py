@@ -40,7 +40,7 @@ def _ts(t: float) -> float:
 
 
 class _Queue:
-    __slots__ = ("abandonable", "channel", "hold", "hold_p", "id", "idle", "n_idle_serving", "overflow",
+    __slots__ = ("channel", "hold", "hold_p", "id", "idle", "n_idle_serving", "n_waiting", "overflow",
                  "patience", "priority", "rates", "spec", "talk", "timeout", "waiting", "wrap")
 
     def __init__(self, spec: Any) -> None:
@@ -49,6 +49,7 @@ class _Queue:
         self.priority: int = spec.priority
         self.channel: str = spec.channel
         self.waiting: list[tuple[int, int, _Call, int]] = []  # (-priority, seq, call, visit), lazy deletion
+        self.n_waiting = 0  # calls really waiting (the heap also holds calls that left, until they surface)
         self.idle: list[tuple[float, int, _Agent, int]] = []  # (idle since, seq, agent, token), lazy
         self.n_idle_serving = 0  # agents serving this queue (bounds the idle heap before compaction)
         self.overflow: _Queue | None = None
@@ -243,6 +244,12 @@ class Simulator:
             return
         self._seq += 1
         heappush(q.waiting, (-q.priority, self._seq, call, call.visit))
+        q.n_waiting += 1
+        if len(q.waiting) > 2 * q.n_waiting + 64:
+            # Callers who left are only dropped when they reach the head; a queue nobody answers for
+            # hours (a night, a live feed running for months) would otherwise keep them all.
+            q.waiting = [w for w in q.waiting if self._is_waiting(w, q)]
+            heapq.heapify(q.waiting)
         limit = t + q.timeout if q.timeout is not None else _INF
         if limit < call.deadline:
             self._push(limit, TIMEOUT, call, call.visit)
@@ -257,6 +264,11 @@ class Simulator:
             if agent.token == token and agent.state == "available":
                 return agent
         return None
+
+    @staticmethod
+    def _is_waiting(item: tuple[int, int, _Call, int], q: _Queue) -> bool:
+        call = item[2]
+        return call.status == WAITING and call.visit == item[3] and call.q is q
 
     def _head(self, q: _Queue) -> tuple[int, int, _Call, int] | None:
         waiting = q.waiting
@@ -278,6 +290,7 @@ class Simulator:
                 best, best_q = head, q
         if best is not None:
             heappop(best_q.waiting)  # type: ignore[union-attr]
+            best_q.n_waiting -= 1  # type: ignore[union-attr]
             self._connect(t, best[2], a)
             return
         a.token += 1
@@ -353,12 +366,14 @@ class Simulator:
     def _on_abandon(self, t: float, call: _Call, visit: int) -> None:
         if self._waiting_visit(call, visit):
             call.status = DONE
+            call.q.n_waiting -= 1
             self._out.append(wire.call_abandoned(_ts(t), call.call_id, call.q.id))
 
     def _on_timeout(self, t: float, call: _Call, visit: int) -> None:
         if not self._waiting_visit(call, visit):
             return
         q = call.q
+        q.n_waiting -= 1
         target = q.overflow
         if target is None:
             call.status = DONE
