@@ -47,6 +47,7 @@ class EngineSink:
         self.engine: MetricsEngine | None = None
         self.seq: int | None = None
         self.snapshots = 0
+        self.snapshot_seqs: list[int] = []
         self.events = 0
         self.states: list[str] = []
         self.statuses: list[Any] = []
@@ -61,6 +62,7 @@ class EngineSink:
             self.engine = MetricsEngine.restore(snapshot, config)
             self.seq = seq
             self.snapshots += 1
+            self.snapshot_seqs.append(seq)
             self.cond.notify_all()
 
     def on_events(self, events: list[p.Event], last_seq: int) -> None:

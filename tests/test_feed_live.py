@@ -115,7 +115,8 @@ def _random_disconnects(events: list[p.Event], disconnects: int, seed: int) -> N
     cut_points = sorted(rng.sample(range(1, len(events) // 100), disconnects))
     with ServerThread(history_events=len(events)) as srv:
         sink = EngineSink()
-        client = started(FeedClient(srv.url, sink, **FAST))
+        # Short backoff: the point is resuming, not waiting (backoff has its own test).
+        client = started(FeedClient(srv.url, sink, backoff_base_s=0.02, backoff_cap_s=0.05))
         try:
             sink.wait_state("live")
             done = 0
@@ -146,9 +147,33 @@ def test_random_disconnects_lose_and_duplicate_nothing(stream: list[p.Event]) ->
     _random_disconnects(stream, disconnects=20, seed=7)
 
 
-@pytest.mark.slow
-def test_fifty_random_disconnects_during_a_100k_event_replay() -> None:
-    _random_disconnects(sim_events(100_000), disconnects=50, seed=11)
+def test_fifty_random_disconnects_during_a_100k_event_replay(tmp_path: Path) -> None:
+    events = sim_events(100_000)
+    rec = tmp_path / "week.jsonl"
+    with RecordingWriter(rec) as w:
+        w.write_many(events)
+    span = events[-1].ts - events[0].ts
+    rng = random.Random(5)
+    # Paced so that the replay lasts ~8 s: the 50 disconnects all happen while it runs.
+    with ServerThread(lambda: ReplaySource(rec, speed=span / 8.0), history_events=len(events)) as srv:
+        sink = EngineSink()
+        client = started(FeedClient(srv.url, sink, backoff_base_s=0.02, backoff_cap_s=0.05))
+        try:
+            sink.wait_state("live")
+            for n in range(50):
+                time.sleep(rng.uniform(0.0, 0.08))  # random moments, not synchronisation
+                client.disconnect()
+                sink.wait_for(lambda s, n=n: client.counters.connects == n + 2 and s.states[-1] == "live")
+            seq_at_last_cut = srv.server.seq
+            sink.wait_seq(len(events), timeout=60)
+        finally:
+            client.stop()
+    assert 0 < seq_at_last_cut < len(events), "the disconnects happened during the replay"
+    assert client.counters.connects == 51 and client.counters.snapshots == 1
+    assert client.counters.duplicates == 0 and client.counters.resyncs == 0 and sink.errors == []
+    assert sink.events == len(events) - sink.snapshot_seqs[0]  # every event after the snapshot, once
+    now = events[-1].ts + 30
+    assert sink.figures(now) == reference_figures(events, now)
 
 
 # ---------------------------------------------------------------------------------------------- faults
