@@ -539,3 +539,35 @@ def test_tls_with_a_self_signed_certificate_and_a_client_trusting_it(tmp_path: P
         finally:
             client.stop()
         assert untrusting.snapshots == 0
+
+
+# ---------------------------------------------------------------------------------------------- lifecycle
+def test_stop_does_not_wait_for_a_handshake_that_never_completes() -> None:
+    silent = socket.socket()  # accepts TCP connections (backlog) and never answers the HTTP upgrade
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(4)
+    try:
+        sink = EngineSink()
+        client = started(FeedClient(f"ws://127.0.0.1:{silent.getsockname()[1]}/", sink, open_timeout_s=60))
+        sink.wait_state("connecting")
+        client.stop(timeout=10)
+        assert client._thread is not None and not client._thread.is_alive()
+        assert sink.states[-1] == "stopped"
+    finally:
+        silent.close()
+
+
+def test_a_failing_source_is_reported_not_hidden_behind_heartbeats() -> None:
+    class Broken:
+        description = "broken"
+
+        def clock(self) -> float:
+            return time.time()
+
+        async def batches(self):  # type: ignore[no-untyped-def]
+            yield [p.AgentState(ts=time.time(), agent_id="a1", state="available")]
+            raise RuntimeError("bridge lost the PBX")
+
+    with ServerThread(Broken) as srv:
+        srv.run(srv.server.source_done.wait())
+        assert isinstance(srv.server.source_error, RuntimeError) and srv.server.seq == 1

@@ -84,9 +84,21 @@ def run(args: argparse.Namespace) -> int:
                   file=sys.stderr)
             return 1
         print(f"listening {server.url} feed_id={server.feed_id}", flush=True)
+        failed = asyncio.create_task(server.source_done.wait())
+        stopping = asyncio.create_task(stop.wait())
         try:
-            await stop.wait()
+            # A replay that ends keeps serving its final state; a source that fails stops the server
+            # (exit status 1) so that a supervisor restarts it and clients re-snapshot.
+            while not stop.is_set():
+                await asyncio.wait({failed, stopping}, return_when=asyncio.FIRST_COMPLETED)
+                if server.source_error is not None:
+                    print(f"wallboard serve: the source failed: {server.source_error!r}", file=sys.stderr)
+                    return 1
+                if failed.done() and not stop.is_set():
+                    await stopping
         finally:
+            failed.cancel()
+            stopping.cancel()
             await server.close()
         return 0
 

@@ -97,6 +97,8 @@ class FeedClient:
         self._last_frame_mono = 0.0
         self._last_status_mono = 0.0
         self._live = False
+        self._live_since: float | None = None
+        self._conn_task: asyncio.Task[_Outcome] | None = None
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
@@ -141,6 +143,8 @@ class FeedClient:
         self._stop.set()
         if self._ws is not None:
             asyncio.get_running_loop().create_task(self._ws.close(fp.CLOSE_NORMAL, "client stopping"))
+        elif self._conn_task is not None:
+            self._conn_task.cancel()  # still opening: do not wait for open_timeout
 
     def _abort(self) -> None:
         if self._ws is not None:
@@ -155,7 +159,15 @@ class FeedClient:
         try:
             while not self._stop.is_set():
                 began = time.monotonic()
-                outcome = await self._connect_once(first)
+                self._conn_task = asyncio.create_task(self._connect_once(first))
+                try:
+                    outcome = await self._conn_task
+                except asyncio.CancelledError:
+                    if self._stop.is_set():
+                        break
+                    raise
+                finally:
+                    self._conn_task = None
                 first = False
                 if self._stop.is_set():
                     break
@@ -174,8 +186,6 @@ class FeedClient:
         finally:
             watchdog.cancel()
             self._emit("stopped", "client stopped")
-
-    _live_since: float | None = None
 
     async def _connect_once(self, first: bool) -> _Outcome:
         self._live_since = None

@@ -117,6 +117,7 @@ class FeedServer:
         self._server: Server | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self.source_done = asyncio.Event()
+        self.source_error: BaseException | None = None  # a failed source: `wallboard serve` exits non-zero
         self.stats: dict[str, int] = dict.fromkeys(
             ("connects", "disconnects", "auth_refused", "busy_refused", "incompatible", "bad_hello",
              "slow_consumers", "resumes", "snapshots", "events", "client_messages_ignored"), 0)
@@ -179,12 +180,14 @@ class FeedServer:
             async for events in self.source.batches():
                 if events:
                     self.publish(events)
-        except Exception:
-            log.exception(kv("source_failed", source=self.source.description))
-            raise
+        except Exception as exc:
+            # Heartbeats would otherwise keep saying "current" over data that stopped: let the owner stop us.
+            self.source_error = exc
+            log.exception(kv("source_failed", source=self.source.description, seq=self.seq))
+        else:
+            log.info(kv("source_ended", source=self.source.description, seq=self.seq))
         finally:
             self.source_done.set()
-        log.info(kv("source_ended", source=self.source.description, seq=self.seq))
 
     def publish(self, events: list[p.Event]) -> Chunk:
         """Give the events their seqs, apply them to the engine, keep them for resumes, queue them to all."""
