@@ -11,6 +11,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import islice
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -439,34 +440,82 @@ def paginate(group_sizes: Sequence[int], cols: int, rows: int) -> list[list[tupl
     return pages
 
 
+def agent_row(agent: Any) -> dict[str, Any]:
+    """The view model's row for one engine agent (wallboard.core.engine.Agent); ``since`` in seconds."""
+    return {"agent_id": agent.agent_id, "name": agent.name or agent.agent_id, "team": agent.team,
+            "queues": list(agent.queues), "state": agent.state, "reason": agent.reason,
+            "since": agent.since_ms / 1000}
+
+
 class AgentOrder:
-    """Agents grouped and ordered (longest in state first). Rebuilt only when agents change."""
+    """Agents grouped, longest in state first. Kept up to date incrementally: an agent whose state
+    changed moves to the end of its new group (it is the newest in that state), so a batch costs
+    O(changed agents), not a sort of every agent."""
 
     def __init__(self, group_by: str = "state", queue: str | None = None,
                  include_logged_out: bool = False) -> None:
         self.group_by = group_by
         self.queue = queue
         self.include_logged_out = include_logged_out
-        self.groups: list[tuple[str, str | None, list[dict[str, Any]]]] = []  # (title, state, rows)
-        self.total = 0
+        self._groups: dict[str, dict[str, dict[str, Any]]] = {}  # key -> agent_id -> row (order kept)
+        self._where: dict[str, str] = {}  # agent_id -> group key
+        self.version = 0
+
+    def _key(self, r: dict[str, Any]) -> str | None:
+        if not self.include_logged_out and r["state"] == "logged_out":
+            return None
+        if self.queue is not None and self.queue not in r["queues"]:
+            return None
+        return r["state"] if self.group_by == "state" else (r.get("team") or "No team")
 
     def rebuild(self, rows: Iterable[dict[str, Any]]) -> None:
         buckets: dict[str, list[dict[str, Any]]] = {}
         for r in rows:
-            if not self.include_logged_out and r["state"] == "logged_out":
-                continue
-            if self.queue is not None and self.queue not in r["queues"]:
-                continue
-            key = r["state"] if self.group_by == "state" else (r.get("team") or "No team")
-            buckets.setdefault(key, []).append(r)
-        for b in buckets.values():
+            key = self._key(r)
+            if key is not None:
+                buckets.setdefault(key, []).append(r)
+        self._groups, self._where = {}, {}
+        for key, b in buckets.items():
             b.sort(key=lambda r: (r["since"], r["name"]))
+            self._groups[key] = {r["agent_id"]: r for r in b}
+            for r in b:
+                self._where[r["agent_id"]] = key
+        self.version += 1
+
+    def update(self, rows: Iterable[dict[str, Any]]) -> None:
+        for r in rows:
+            aid = r["agent_id"]
+            old_key = self._where.get(aid)
+            key = self._key(r)
+            old = self._groups[old_key].get(aid) if old_key is not None else None
+            if old is not None and key == old_key and old["since"] == r["since"]:
+                self._groups[key][aid] = r  # same place: name, team or queues changed
+                continue
+            if old_key is not None:
+                del self._groups[old_key][aid]
+                del self._where[aid]
+            if key is None:
+                continue
+            group = self._groups.setdefault(key, {})
+            last = next(reversed(group.values()), None) if group else None
+            group[aid] = r
+            self._where[aid] = key
+            if last is not None and last["since"] > r["since"]:  # out of order: re-sort this group
+                ordered = sorted(group.items(), key=lambda kv: (kv[1]["since"], kv[1]["name"]))
+                self._groups[key] = dict(ordered)
+        self.version += 1
+
+    @property
+    def groups(self) -> list[tuple[str, str | None, dict[str, dict[str, Any]]]]:
+        """(title, state or None, rows by agent id in order) per non-empty group, in display order."""
         if self.group_by == "state":
-            keys = [s for s in STATE_ORDER if s in buckets]
-            self.groups = [(STATE_LABEL[k], k, buckets[k]) for k in keys]
-        else:
-            self.groups = [(k, None, buckets[k]) for k in sorted(buckets)]
-        self.total = sum(len(g[2]) for g in self.groups)
+            keys = [s for s in STATE_ORDER if self._groups.get(s)]
+            return [(STATE_LABEL[k], k, self._groups[k]) for k in keys]
+        return [(k, None, self._groups[k]) for k in sorted(self._groups) if self._groups[k]]
+
+    @property
+    def total(self) -> int:
+        return len(self._where)
 
 
 def agent_board_view(tile: AgentBoardTile, order: AgentOrder, cols: int, rows: int, now: float,
@@ -483,7 +532,7 @@ def agent_board_view(tile: AgentBoardTile, order: AgentOrder, cols: int, rows: i
             AgentCell(r["agent_id"], r["name"], r["state"], STATE_CODE.get(r["state"], "?"),
                       r["reason"] or STATE_LABEL.get(r["state"], r["state"]),
                       format_clock(now - r["since"]))
-            for r in group[start:end]
+            for r in islice(group.values(), start, end)
         )
         sections.append(AgentSection(head, state, cells))
     total = order.total
@@ -535,7 +584,7 @@ class BoardViewModel:
         self.pinned_page: int | None = None  # desktop: stop rotation on this page
         self.rings: dict[tuple[str, str | None, str], SparkRing] = {}
         self._orders: dict[tuple[int, int], AgentOrder] = {}
-        self._agent_rows: list[dict[str, Any]] = []
+        self._agent_rows: dict[str, dict[str, Any]] = {}
         self._zone = ZoneInfo(config.metrics.timezone)
         for p in config.pages:
             for t in p.tiles:
@@ -551,16 +600,23 @@ class BoardViewModel:
         self._orders.clear()
 
     def set_agents(self, rows: list[dict[str, Any]]) -> None:
-        """New agent rows (engine.agent_rows) after agents changed; orders rebuild lazily."""
-        self._agent_rows = rows
+        """All agents (rows as from ``agent_row``), e.g. after a snapshot: every order is rebuilt."""
+        self._agent_rows = {r["agent_id"]: r for r in rows}
         for order in self._orders.values():
             order.rebuild(rows)
+
+    def update_agents(self, rows: list[dict[str, Any]]) -> None:
+        """Only the agents that changed since the last call."""
+        for r in rows:
+            self._agent_rows[r["agent_id"]] = r
+        for order in self._orders.values():
+            order.update(rows)
 
     def _order(self, key: tuple[int, int], tile: AgentBoardTile) -> AgentOrder:
         order = self._orders.get(key)
         if order is None:
             order = AgentOrder(tile.group_by, tile.queue or self.queue_filter, tile.include_logged_out)
-            order.rebuild(self._agent_rows)
+            order.rebuild(self._agent_rows.values())
             self._orders[key] = order
         return order
 

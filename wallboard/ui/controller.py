@@ -22,7 +22,7 @@ from wallboard.core.board_config import BoardConfig
 from wallboard.core.engine import MetricsEngine
 from wallboard.core.metrics_config import MetricsConfig
 from wallboard.core.protocol import AgentState
-from wallboard.core.view_model import BoardView, BoardViewModel, LinkStatus
+from wallboard.core.view_model import BoardView, BoardViewModel, LinkStatus, agent_row
 from wallboard.ui.board import BoardWidget
 
 log = logging.getLogger("wallboard.ui")
@@ -46,7 +46,7 @@ class BoardController(QObject):
     view_applied = Signal(object)  # BoardView, after the widgets have it (repaint follows)
 
     def __init__(self, config: BoardConfig, board: BoardWidget, *, engine: MetricsEngine | None = None,
-                 clock: Callable[[], float] = time.time, min_refresh_ms: int = 20,
+                 clock: Callable[[], float] = time.time, min_refresh_ms: int = 25,
                  use_server_metrics_config: bool = True) -> None:
         super().__init__()
         self.config = config
@@ -57,7 +57,8 @@ class BoardController(QObject):
         self.view: BoardView | None = None
         self._clock = clock
         self._offset = 0.0  # server clock − local clock, from the feed
-        self._agents_dirty = True
+        self._agents_dirty = True  # all agents: rebuild the order (start, snapshot, queue filter)
+        self._changed_agents: set[str] = set()  # agents changed by batches since the last refresh
         self._min_refresh_s = min_refresh_ms / 1000
         self._use_server_cfg = use_server_metrics_config and "metrics" not in config.model_fields_set
         self._last_refresh = 0.0
@@ -112,11 +113,10 @@ class BoardController(QObject):
     def apply_events(self, events: list[Any], last_seq: int) -> None:
         self.batches += 1
         self.engine.apply_many(events)
-        if not self._agents_dirty:
-            for e in events:
-                if type(e) is AgentState:
-                    self._agents_dirty = True
-                    break
+        changed = self._changed_agents
+        for e in events:
+            if type(e) is AgentState:
+                changed.add(e.agent_id)
         self._data_arrived()
 
     @Slot(object)
@@ -169,8 +169,13 @@ class BoardController(QObject):
         now = self.now()
         eng = self.engine
         if self._agents_dirty:
-            self.vm.set_agents(eng.agent_rows(eng.effective_now_ms(now)))
+            self.vm.set_agents([agent_row(a) for a in eng.agents.values()])
             self._agents_dirty = False
+            self._changed_agents.clear()
+        elif self._changed_agents:
+            agents = eng.agents
+            self.vm.update_agents([agent_row(agents[a]) for a in self._changed_agents if a in agents])
+            self._changed_agents.clear()
         figures = eng.figures(now)
         self.vm.sample(figures, now)
         page = self.vm.current_page(now)

@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QApplication
 
 from wallboard.core.board_config import BoardConfig
 from wallboard.core.engine import MetricsEngine
-from wallboard.core.view_model import BoardViewModel, LinkStatus
+from wallboard.core.view_model import BoardViewModel, LinkStatus, agent_row
 from wallboard.ui.board import BoardWidget
 
 
@@ -31,7 +31,7 @@ def render_board(config: BoardConfig, engine: MetricsEngine, link: LinkStatus, n
     board.show()  # offscreen platform: lays out and paints into a backing store, nothing on screen
     QCoreApplication.processEvents()
     vm = view_model or BoardViewModel(config)
-    vm.set_agents(engine.agent_rows(engine.effective_now_ms(now)))
+    vm.set_agents([agent_row(a) for a in engine.agents.values()])
     figures = engine.figures(now)
     vm.sample(figures, now)
     view = vm.build(figures, link, now, board.agent_grids(page), page=page,

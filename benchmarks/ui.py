@@ -1,0 +1,230 @@
+"""UI benchmark: the board app at 3840x2160 (offscreen) fed by a real feed server with the `large` scenario.
+
+The board runs in a child process (so its CPU and RSS are its own): real FeedClient -> FeedBridge ->
+controller -> widgets. This process runs the FeedServer (PushSource) and sends events from the large
+scenario's simulation, re-stamped with the wall time at send, at a fixed rate per phase:
+  idle (connected, no events), real (~300 events/s), stress (~2,000 events/s).
+Latency: for each event, from its send stamp to the end of the first window repaint (backing-store update)
+that shows an engine state including it. CPU: the child's utime+stime over each phase (/proc, Linux).
+paint_ms: median time of one repaint of the window during the real phase. rss_mb: the child's peak RSS.
+
+    .venv/bin/python benchmarks/ui.py [--json] [--seconds 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+# ------------------------------------------------------------------------------------------- child: the board
+def child_main(url: str, out: str) -> int:
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtCore import QEvent, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from wallboard.core.board_config import BoardConfig
+    from wallboard.feed.client import FeedClient
+    from wallboard.ui.bridge import FeedBridge
+    from wallboard.ui.window import BoardWindow
+
+    app = QApplication(["wallboard-bench"])
+    pending: list[float] = []  # send stamps of events applied but not yet painted
+    shown_upto = [0]  # number of pending stamps covered by the last refresh
+    samples: list[tuple[float, float]] = []  # (send stamp, latency ms)
+    paints: list[tuple[float, float]] = []  # (wall time, paint ms)
+
+    def timed_event(self, e):
+        if e.type() != QEvent.Type.UpdateRequest:
+            return BoardWindow.event(self, e)
+        t0 = time.perf_counter()
+        r = BoardWindow.event(self, e)
+        dt = (time.perf_counter() - t0) * 1000
+        now = time.time()
+        paints.append((now, dt))
+        n = shown_upto[0]
+        if n:
+            samples.extend((ts, (now - ts) * 1000) for ts in pending[:n])
+            del pending[:n]
+            shown_upto[0] = 0
+        return r
+
+
+    class BenchWindow(BoardWindow):
+        def event(self, e):  # time each repaint of the window; stamp the events it shows
+            return timed_event(self, e)
+
+    win = BenchWindow(BoardConfig(), kiosk=True)
+    win.resize(3840, 2160)
+    win.show()
+    ctl = win.controller
+    orig_apply = ctl.apply_events
+
+    def apply_events(events: list, last_seq: int) -> None:
+        orig_apply(events, last_seq)
+        pending.extend(e.ts for e in events)
+
+    ctl.apply_events = apply_events  # type: ignore[method-assign]
+    orig_refresh = ctl.refresh
+
+    def refresh() -> None:
+        orig_refresh()
+        shown_upto[0] = len(pending)
+
+    ctl.refresh = refresh  # type: ignore[method-assign]
+    ctl._refresh_timer.timeout.disconnect()
+    ctl._refresh_timer.timeout.connect(refresh)
+    ctl._tick.timeout.disconnect()
+    ctl._tick.timeout.connect(lambda: (refresh(), ctl._arm_tick()))
+
+    bridge = FeedBridge()
+    ctl.attach(bridge)
+    client = FeedClient(url, bridge)
+    signal.signal(signal.SIGTERM, lambda *_: app.quit())
+    keep = QTimer()
+    keep.timeout.connect(lambda: None)
+    keep.start(200)  # lets Python see SIGTERM
+    ctl.start()
+    client.start()
+    app.exec()
+    client.stop()
+    Path(out).write_text(json.dumps({"samples": samples, "paints": paints,
+                                     "cells": [t.cells_painted for t in win.board.current_page().tiles
+                                               if hasattr(t, "cells_painted")]}))
+    return 0
+
+
+# ------------------------------------------------------------------------------------------- parent
+def _proc_cpu_s(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _proc_rss_mb(pid: int, key: str = "VmHWM") -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _event_pool(n: int) -> tuple[list, list]:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from wallboard.sim import Simulator, load_scenario
+    scen = load_scenario("large")
+    start = datetime(2026, 3, 10, 8, 0, tzinfo=ZoneInfo(scen.timezone)).timestamp()
+    sim = Simulator(scen, seed=1, start=start)
+    init = sim.events_until(start + 1800)  # logins and the first half hour: the state the board starts from
+    pool: list = []
+    t = start + 1800
+    while len(pool) < n:
+        t += 600
+        pool.extend(sim.events_until(t))
+    return init, pool[:n]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--json", action="store_true", help="print one JSON object")
+    ap.add_argument("--seconds", type=float, default=20.0, help="length of each phase")
+    ap.add_argument("--real-rate", type=float, default=300.0)
+    ap.add_argument("--stress-rate", type=float, default=2000.0)
+    ap.add_argument("--child", nargs=2, metavar=("URL", "OUT"), help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        return child_main(*args.child)
+
+    from wallboard.commands.demo import EmbeddedFeed
+    from wallboard.feed.sources import PushSource
+
+    secs = args.seconds
+    need = int(secs * (args.real_rate + args.stress_rate) * 1.1) + 1000
+    init, pool = _event_pool(need)
+    source = PushSource("bench")
+    feed = EmbeddedFeed(source, 0)
+    url = feed.start()
+    now = time.time()
+    feed.call(source.push, [dataclasses.replace(e, ts=now) for e in init])
+    out = Path(tempfile.mkstemp(suffix=".json")[1])
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    child = subprocess.Popen([sys.executable, __file__, "--child", url, str(out)], env=env)
+    phases: dict[str, dict] = {}
+    try:
+        time.sleep(6.0)  # start-up: window, snapshot of 5,000 agents, first paints (not measured)
+        it = iter(pool)
+
+        def run_phase(name: str, rate: float) -> None:
+            c0, t0 = _proc_cpu_s(child.pid), time.time()
+            sent = 0
+            step = 0.01
+            next_t = time.monotonic()
+            end = next_t + secs
+            while time.monotonic() < end:
+                if rate > 0:
+                    due = int((time.monotonic() - (end - secs)) * rate) - sent
+                    if due > 0:
+                        stamp = time.time()
+                        batch = [dataclasses.replace(next(it), ts=stamp) for _ in range(due)]
+                        feed.call(source.push, batch)
+                        sent += due
+                next_t += step
+                time.sleep(max(0.0, next_t - time.monotonic()))
+            t1 = time.time()
+            phases[name] = {"t0": t0, "t1": t1, "sent": sent,
+                            "cpu_pct": 100 * (_proc_cpu_s(child.pid) - c0) / (t1 - t0)}
+
+        run_phase("idle", 0)
+        run_phase("real", args.real_rate)
+        run_phase("stress", args.stress_rate)
+        time.sleep(1.0)
+        rss = _proc_rss_mb(child.pid)
+    finally:
+        child.send_signal(signal.SIGTERM)
+        child.wait(30)
+        feed.stop()
+    data = json.loads(out.read_text())
+    out.unlink()
+
+    def lat(ph: dict) -> tuple[float, float, int]:
+        xs = sorted(ms for ts, ms in data["samples"] if ph["t0"] <= ts < ph["t1"])
+        if not xs:
+            return float("nan"), float("nan"), 0
+        return statistics.median(xs), xs[min(len(xs) - 1, int(0.99 * len(xs)))], len(xs)
+
+    result: dict = {"idle": {"cpu_pct": round(phases["idle"]["cpu_pct"], 2)}}
+    for name in ("real", "stress"):
+        ph = phases[name]
+        p50, p99, n = lat(ph)
+        result[name] = {"events_per_s": round(ph["sent"] / (ph["t1"] - ph["t0"]), 1),
+                        "cpu_pct": round(ph["cpu_pct"], 2), "p50_ms": round(p50, 1), "p99_ms": round(p99, 1),
+                        "matched": n}
+    real = phases["real"]
+    pms = [ms for t, ms in data["paints"] if real["t0"] <= t < real["t1"]]
+    result["paint_ms"] = round(statistics.median(pms), 2) if pms else None
+    result["rss_mb"] = round(rss, 1)
+    result["setup"] = {"size": "3840x2160", "platform": "offscreen", "scenario": "large",
+                       "agents": sum(1 for e in init if e.type == "agent_state" and e.state != "logged_out")
+                       and 5000, "phase_s": secs, "feed": "real FeedServer + FeedClient on loopback"}
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for k, v in result.items():
+            print(f"{k:8s} {v}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
