@@ -7,6 +7,7 @@ import itertools
 import json
 import logging
 import random
+import shutil
 import socket
 import subprocess
 import threading
@@ -519,6 +520,7 @@ def _self_signed(tmp: Path) -> tuple[Path, Path]:
     return cert, key
 
 
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl CLI to make a certificate")
 def test_tls_with_a_self_signed_certificate_and_a_client_trusting_it(tmp_path: Path) -> None:
     cert, key = _self_signed(tmp_path)
     with ServerThread(ssl_context=server_ssl_context(cert, key), token="t") as srv:
