@@ -162,3 +162,32 @@ def test_memory_follows_live_calls_not_history() -> None:
     q = sim.queues["q"]
     assert len(q.waiting) <= 2 * q.n_waiting + 65
     assert q.n_waiting == sum(e.type == "call_queued" for e in events) - abandoned
+
+
+def test_real_time_mode_streams_parseable_json_lines(capsys: pytest.CaptureFixture[str]) -> None:
+    """--speed paces against the wall clock; 10 simulated minutes at ×6000 take ~0.1 s."""
+    assert main(["simulate", "small", "--speed", "6000", "--duration", "10m",
+                 "--start", "2026-11-23T09:00:00Z"]) == 0
+    out, err = capsys.readouterr()
+    parsed = p.parse_lines(out.splitlines())
+    assert parsed.rejected == [] and len(parsed.events) > 50
+    assert parsed.events[-1].ts <= START + 3600 + 600
+    assert err == ""  # no progress bar when stderr is not a terminal
+
+
+def test_progress_bar_only_on_a_terminal() -> None:
+    import io
+
+    from wallboard.commands.simulate import Progress
+
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    tty, pipe = Tty(), io.StringIO()
+    for stream in (tty, pipe):
+        bar = Progress(stream, 3600)
+        bar.update(1800, 1234, force=True)
+        bar.finish(3600, 2000)
+    assert pipe.getvalue() == ""
+    assert "50.0%" in tty.getvalue() and "100.0%" in tty.getvalue() and "2,000 events" in tty.getvalue()
