@@ -177,6 +177,23 @@ def test_fifty_random_disconnects_during_a_100k_event_replay(tmp_path: Path) -> 
     assert sink.figures(now) == reference_figures(events, now)
 
 
+def test_resuming_an_idle_feed_with_nothing_missed_then_heartbeats(stream: list[p.Event]) -> None:
+    with ServerThread(heartbeat_s=0.1) as srv:
+        srv.publish(stream[:10])
+        sink = EngineSink()
+        client = started(FeedClient(srv.url, sink, **FAST))
+        try:
+            sink.wait_seq(10)
+            client.disconnect()
+            sink.wait_for(lambda s: client.counters.connects == 2 and s.states[-1] == "live")
+            beats = len(sink.statuses)
+            sink.wait_for(lambda s: len(s.statuses) >= beats + 3)  # heartbeats keep refreshing the status
+        finally:
+            client.stop()
+    assert client.counters.resyncs == 0 and client.counters.snapshots == 1
+    assert srv.server.stats["resumes"] == 1
+
+
 # ---------------------------------------------------------------------------------------------- faults
 class FakeServer(LoopThread):
     """A raw websocket server speaking the envelope by script: each connection gets the next list of frames

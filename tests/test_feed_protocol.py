@@ -104,6 +104,16 @@ def test_tracker_resume_and_feed_restart() -> None:
     assert isinstance(t.on_frame(snap(2)), fp.DeliverSnapshot) and t.last_seq == 2
 
 
+def test_a_new_feed_id_drops_the_old_position_even_before_its_snapshot_arrives() -> None:
+    t = fp.SeqTracker()
+    t.client_hello()
+    t.on_frame(hello("f1"))
+    t.on_frame(snap(500))
+    t.client_hello()
+    t.on_frame(hello("f2", "snapshot"))  # the server restarted; the connection drops before the snapshot
+    assert t.client_hello() == fp.ClientHello(protocol=1, feed_id="f2", last_seq=None)
+
+
 def test_tracker_refuses_other_protocol_versions_and_frames_before_hello() -> None:
     t = fp.SeqTracker()
     t.client_hello()

@@ -245,6 +245,8 @@ class SeqTracker:
             return Incompatible(f"server speaks protocol {hello.protocol}, we speak {FEED_PROTOCOL}")
         same_feed = hello.feed_id == self.feed_id
         self.feed_id = hello.feed_id
+        if not same_feed:
+            self.last_seq = None  # a position in another feed means nothing here, even if we drop now
         if hello.resume == "resumed":
             if not same_feed or self.last_seq is None:
                 return Resync("server resumed a stream we do not hold")

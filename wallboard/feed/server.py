@@ -331,6 +331,7 @@ class FeedServer:
             self.stats["snapshots"] += 1
         else:
             client.queue.extend(chunks)
+            client.sent_seq = hello.last_seq or 0  # heartbeats before any chunk must carry the client's seq
             client.pending_events = sum(len(c.events_json) for c in chunks)
             self.stats["resumes"] += 1
         client.wake.set()
