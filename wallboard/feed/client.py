@@ -255,6 +255,8 @@ class FeedClient:
             if self.counters.malformed <= 10 or self.counters.malformed % 1000 == 0:
                 log.warning(kv("malformed_frame", count=self.counters.malformed, reason=frame.reason[:200]))
             return None
+        if isinstance(frame, fp.Hello) and frame.feed_id != self.tracker.feed_id:
+            self.clock.reset()  # another feed (a restarted server, a replay from its start): another clock
         server_time = getattr(frame, "server_time", None)
         if server_time is not None:
             self.clock.add(server_time, now)
