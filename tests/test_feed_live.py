@@ -162,7 +162,7 @@ def test_fifty_random_disconnects_during_a_100k_event_replay(tmp_path: Path) -> 
         try:
             sink.wait_state("live")
             for n in range(50):
-                time.sleep(rng.uniform(0.0, 0.08))  # random moments, not synchronisation
+                time.sleep(rng.uniform(0.0, 0.04))  # random moments, not synchronisation
                 client.disconnect()
                 sink.wait_for(lambda s, n=n: client.counters.connects == n + 2 and s.states[-1] == "live")
             seq_at_last_cut = srv.server.seq
@@ -181,7 +181,7 @@ def test_resuming_an_idle_feed_with_nothing_missed_then_heartbeats(stream: list[
     with ServerThread(heartbeat_s=0.1) as srv:
         srv.publish(stream[:10])
         sink = EngineSink()
-        client = started(FeedClient(srv.url, sink, **FAST))
+        client = started(FeedClient(srv.url, sink, status_interval_s=0.05, **FAST))
         try:
             sink.wait_seq(10)
             client.disconnect()
@@ -389,7 +389,7 @@ def test_connection_limit_refuses_with_503_and_the_client_keeps_trying() -> None
 def test_heartbeats_keep_an_idle_feed_live_and_silence_makes_it_stale_then_reconnect() -> None:
     with ServerThread(heartbeat_s=0.1) as srv:
         sink = EngineSink()
-        client = started(FeedClient(srv.url, sink, **FAST))
+        client = started(FeedClient(srv.url, sink, status_interval_s=0.05, **FAST))
         try:
             sink.wait_state("live")
             sink.wait_for(lambda s: s.statuses[-1].last_data_server_time is not None and len(s.statuses) >= 4)
@@ -517,14 +517,14 @@ def test_replay_loop_moves_time_forward_with_new_call_ids(tmp_path: Path, stream
 def test_sim_source_streams_live_simulated_events() -> None:
     from wallboard.feed.sources import SimSource
 
-    with ServerThread(lambda: SimSource("small", speed=600, seed=2)) as srv:
+    with ServerThread(lambda: SimSource("small", speed=3000, seed=2)) as srv:
         sink = EngineSink()
         client = started(FeedClient(srv.url, sink, **FAST))
         try:
             sink.wait_for(lambda s: s.events >= 30)
         finally:
             client.stop()
-        # The feed clock runs 600x: the client's offset estimate sees the server ahead of local time.
+        # The feed clock runs 3000x: the client's offset estimate sees the server ahead of local time.
         assert client.status.clock_offset_s > 1.0
         assert sink.errors == []
 
