@@ -177,6 +177,34 @@ def test_fifty_random_disconnects_during_a_100k_event_replay(tmp_path: Path) -> 
     assert sink.figures(now) == reference_figures(events, now)
 
 
+def test_resume_decision_ring_or_snapshot(stream: list[p.Event]) -> None:
+    async def ask(url: str, feed_id: str | None, last_seq: int | None) -> list[dict]:
+        async with connect(url, compression=None) as ws:
+            hello = fp.ClientHello(protocol=1, feed_id=feed_id, last_seq=last_seq)
+            await ws.send(fp.encode(hello), text=True)
+            hello = json.loads(await ws.recv())
+            nxt = json.loads(await ws.recv())
+            return [hello, nxt]
+
+    with ServerThread(history_events=30) as srv:
+        for i in range(0, 80, 10):
+            srv.publish(stream[i:i + 10])
+        feed = srv.server.feed_id
+        loop = LoopThread()
+        try:
+            hello, nxt = loop.run(ask(srv.url, feed, 55))  # still in the ring (seqs 51..80 kept)
+            assert hello["resume"] == "resumed" and (nxt["first_seq"], nxt["seq"]) == (56, 80)
+            assert len(nxt["events"]) == 25
+            hello, nxt = loop.run(ask(srv.url, feed, 20))  # too old
+            assert hello["resume"] == "snapshot" and nxt["type"] == "snapshot" and nxt["seq"] == 80
+            hello, nxt = loop.run(ask(srv.url, "another-feed", 79))  # a restarted server's old position
+            assert hello["resume"] == "snapshot" and nxt["seq"] == 80
+            hello, nxt = loop.run(ask(srv.url, feed, 81))  # ahead of the feed: cannot be ours
+            assert hello["resume"] == "snapshot"
+        finally:
+            loop.close()
+
+
 def test_resuming_an_idle_feed_with_nothing_missed_then_heartbeats(stream: list[p.Event]) -> None:
     with ServerThread(heartbeat_s=0.1) as srv:
         srv.publish(stream[:10])

@@ -200,7 +200,7 @@ class FeedServer:
         self.stats["events"] += len(events)
         self._ring.append(chunk)
         self._ring_events += len(events)
-        while self._ring_events - len(self._ring[0].events_json) >= self.config.history_events:
+        while self._ring and self._ring_events - len(self._ring[0].events_json) >= self.config.history_events:
             self._ring_events -= len(self._ring.popleft().events_json)
         limit = self.config.max_pending_events
         for client in list(self._clients.values()):
