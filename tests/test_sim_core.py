@@ -191,3 +191,42 @@ def test_progress_bar_only_on_a_terminal() -> None:
         bar.finish(3600, 2000)
     assert pipe.getvalue() == ""
     assert "50.0%" in tty.getvalue() and "100.0%" in tty.getvalue() and "2,000 events" in tty.getvalue()
+
+
+def _arrivals(scenario_data: dict, start: float, hours: float) -> list[float]:
+    sim = Simulator(parse_scenario(scenario_data, "profile.toml"), 4, start)
+    return [e.ts for e in sim.run(start + hours * 3600) if e.type == "call_queued"]
+
+
+def test_quarter_hour_profile_and_surge_shape_arrivals() -> None:
+    """A 96-slot profile open only 09:15–09:30 local, and a 3× surge inside a flat day."""
+    day = 1795392000.0  # 2026-11-23T00:00:00Z (London is on UTC in November)
+    profile = [0.0] * 96
+    profile[37] = 1.0  # 09:15–09:30
+    base = {"timezone": "Europe/London",
+            "teams": [{"name": "t", "agents": 500, "queues": ["q"]}]}
+    ts = _arrivals({**base, "queues": [{"id": "q", "rate_per_hour": 3600, "profile": profile,
+                                        "talk": {"kind": "fixed", "value": 1}}]}, day, 24)
+    assert 800 < len(ts) < 1000  # 900 expected (Poisson sd 30)
+    assert all(day + 9.25 * 3600 <= t < day + 9.5 * 3600 for t in ts)
+
+    flat = [{"id": "q", "rate_per_hour": 3600, "talk": {"kind": "fixed", "value": 1}}]
+    surge = [{"kind": "surge", "at": "10:00", "duration_minutes": 20, "multiplier": 3}]
+    ts = _arrivals({**base, "queues": flat, "incidents": surge}, day + 9 * 3600, 2)
+    during = sum(day + 10 * 3600 <= t < day + 10 * 3600 + 1200 for t in ts)
+    before = sum(day + 9 * 3600 <= t < day + 9 * 3600 + 1200 for t in ts)
+    assert 3300 < during < 3900 and 1000 < before < 1400  # 3,600 and 1,200 expected (sd 60 and 35)
+
+
+def test_shifts_follow_local_time_across_dst() -> None:
+    """London's clocks go back on 2026-10-25: an 08:00 shift logs in at 07:00 UTC on the 24th (BST),
+    then at 08:00 UTC on the 25th (GMT)."""
+    scenario = parse_scenario({
+        "timezone": "Europe/London",
+        "queues": [{"id": "q", "rate_per_hour": 1, "talk": {"kind": "fixed", "value": 60}}],
+        "teams": [{"name": "t", "agents": 1, "queues": ["q"], "shift": {"start": "08:00", "hours": 8}}],
+    }, "dst.toml")
+    start = 1792800000.0  # 2026-10-24T00:00:00Z
+    logins = [e.ts for e in Simulator(scenario, 1, start).run(start + 2 * 86400)
+              if e.type == "agent_state" and e.state == "available" and e.ts % 3600 == 0]
+    assert logins == [start + 7 * 3600, start + 86400 + 8 * 3600]
