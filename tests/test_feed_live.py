@@ -502,6 +502,23 @@ def test_coalescing_sends_events_that_arrive_during_a_send_in_one_frame(stream: 
     assert 1 <= frames < 10, frames  # one frame at once, the rest coalesced into the next
 
 
+def test_runs_larger_than_the_frame_limit_are_split_into_frames_that_fit() -> None:
+    with ServerThread(max_frame_bytes=5000) as srv:
+        sink = EngineSink()
+        # The client refuses anything over 5000 bytes, so one oversize frame would show as a reconnect.
+        client = started(FeedClient(srv.url, sink, max_frame_bytes=5000, **FAST))
+        try:
+            sink.wait_state("live")
+            t = time.time()
+            srv.publish([p.Broadcast(ts=t, text=f"{i:04d}" + "x" * 1500) for i in range(40)])  # ~60 kB
+            sink.wait_seq(40)
+        finally:
+            client.stop()
+    assert client.counters.oversize == 0 and client.counters.connects == 1 and sink.errors == []
+    assert client.counters.frames >= 2 + 40 * 1500 // 5000  # hello + snapshot + the split batch frames
+    assert sink.engine is not None and sink.engine.events_applied == 40
+
+
 # ---------------------------------------------------------------------------------------------- sources, TLS
 def test_replay_source_serves_a_recording_to_a_client(tmp_path: Path, stream: list[p.Event]) -> None:
     rec = tmp_path / "day.jsonl.gz"
