@@ -101,3 +101,9 @@ def test_cli_reports_and_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[s
 def test_cli_bad_options(capsys: pytest.CaptureFixture[str], args: list[str], expected: str) -> None:
     assert main(["simulate", "small", *args]) == 2
     assert expected in capsys.readouterr().err
+
+
+def test_cli_unwritable_record_path(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    target = tmp_path / "no-such-dir" / "x.jsonl"
+    assert main(["simulate", "small", "--fast", "--duration", "1h", "--record", str(target)]) == 2
+    assert "cannot write" in capsys.readouterr().err
