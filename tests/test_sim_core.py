@@ -230,3 +230,18 @@ def test_shifts_follow_local_time_across_dst() -> None:
     logins = [e.ts for e in Simulator(scenario, 1, start).run(start + 2 * 86400)
               if e.type == "agent_state" and e.state == "available" and e.ts % 3600 == 0]
     assert logins == [start + 7 * 3600, start + 86400 + 8 * 3600]
+
+
+def test_repeating_broadcast_stays_within_its_hours() -> None:
+    scenario = parse_scenario({
+        "timezone": "UTC",
+        "queues": [{"id": "q", "rate_per_hour": 1, "talk": {"kind": "fixed", "value": 60}}],
+        "teams": [{"name": "t", "agents": 1, "queues": ["q"]}],
+        "broadcasts": [{"at": "09:00", "every_minutes": 180, "until": "18:00", "text": "hello"},
+                       {"at": "12:30", "text": "once"}],
+    }, "bc.toml")
+    day = 1795392000.0  # 2026-11-23T00:00:00Z
+    sent = [(e.text, round((e.ts - day) / 3600, 2)) for e in Simulator(scenario, 1, day + 8 * 3600).run(
+        day + 8 * 3600 + 2 * 86400) if e.type == "broadcast"]
+    assert sent == [("hello", 9), ("hello", 12), ("once", 12.5), ("hello", 15), ("hello", 18),
+                    ("hello", 33), ("hello", 36), ("once", 36.5), ("hello", 39), ("hello", 42)]

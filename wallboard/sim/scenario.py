@@ -143,6 +143,12 @@ class BroadcastSpec(_Model):
     level: Literal["info", "warning", "critical"] = "info"
     expires_minutes: Annotated[float, Field(gt=0)] | None = None
     every_minutes: Annotated[float, Field(ge=5)] | None = None  # repeat; None: once a day
+    until: TimeOfDay | None = None  # last repeat no later than this local time (default: midnight)
+
+    @field_validator("until")
+    @classmethod
+    def _until_time(cls, value: str | None) -> str | None:
+        return None if value is None else _minutes(value)
 
     @field_validator("at")
     @classmethod

@@ -467,7 +467,15 @@ class Simulator:
         b = self.scenario.broadcasts[i]
         expires = _ts(t + b.expires_minutes * 60) if b.expires_minutes else None
         self._out.append(wire.broadcast(_ts(t), b.text, b.level, expires))
+        first = minute_of_day(b.at)
+        nxt = self.clock.next_at(t, first)  # tomorrow's first
         if b.every_minutes:
-            self._push(t + b.every_minutes * 60, BROADCAST, i, None)
-        else:
-            self._push(self.clock.next_at(t, minute_of_day(b.at)), BROADCAST, i, None)
+            # Repeats through the day up to `until` (default midnight), then from `at` again tomorrow.
+            day_first, day = self.clock.last_at(t, first)
+            last = self.clock.at(day, minute_of_day(b.until)) if b.until else self.clock.at(day, 1440)
+            if last < day_first:  # an `until` before `at` means after midnight
+                last = self.clock.at(day, minute_of_day(b.until) + 1440)  # type: ignore[arg-type]
+            repeat = t + b.every_minutes * 60
+            if repeat <= last:
+                nxt = min(nxt, repeat)
+        self._push(nxt, BROADCAST, i, None)
