@@ -4,9 +4,10 @@ The board runs in a child process (so its CPU and RSS are its own): real FeedCli
 controller -> widgets. This process runs the FeedServer (PushSource) and sends events from the large
 scenario's simulation, re-stamped with the wall time at send, at a fixed rate per phase:
   idle (connected, no events), real (~300 events/s), stress (~2,000 events/s).
-Latency: for each event, from its send stamp to the end of the first window repaint (backing-store update)
-that shows an engine state including it. CPU: the child's utime+stime over each phase (/proc, Linux).
-paint_ms: median time of one repaint of the window during the real phase. rss_mb: the child's peak RSS.
+Latency: for each event, from its send stamp to the end of the first repaint pass (all widgets painted)
+after a refresh that included it. CPU: the child's utime+stime over each phase (/proc, Linux).
+paint_ms: median time of one repaint pass (first widget paint to the end of the pass) in the real phase.
+rss_mb: the child's peak RSS.
 
     .venv/bin/python benchmarks/ui.py [--json] [--seconds 20]
 """
@@ -22,6 +23,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -30,10 +32,32 @@ sys.path.insert(0, str(ROOT))
 
 
 # ------------------------------------------------------------------------------------------- child: the board
+def null_child_main(url: str, out: str) -> int:
+    """The feed client alone with a sink that drops everything: what the feed path costs by itself."""
+    from wallboard.feed.client import FeedClient
+
+    class Null:
+        def on_snapshot(self, snapshot: dict, seq: int) -> None: ...
+        def on_events(self, events: list, last_seq: int) -> None: ...
+        def on_status(self, status: object) -> None: ...
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    client = FeedClient(url, Null())
+    client.start()
+    while not stop.wait(0.2):
+        pass
+    client.stop()
+    Path(out).write_text(json.dumps({"samples": [], "paints": [], "cells": []}))
+    return 0
+
+
 def child_main(url: str, out: str) -> int:
+    if os.environ.get("WALLBOARD_BENCH_NULL_SINK"):
+        return null_child_main(url, out)
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PySide6.QtCore import QEvent, QTimer
-    from PySide6.QtWidgets import QApplication
+    from PySide6.QtCore import QEvent, QObject, QTimer
+    from PySide6.QtWidgets import QApplication, QWidget
 
     from wallboard.core.board_config import BoardConfig
     from wallboard.feed.client import FeedClient
@@ -41,53 +65,74 @@ def child_main(url: str, out: str) -> int:
     from wallboard.ui.window import BoardWindow
 
     app = QApplication(["wallboard-bench"])
-    pending: list[float] = []  # send stamps of events applied but not yet painted
-    shown_upto = [0]  # number of pending stamps covered by the last refresh
-    samples: list[tuple[float, float]] = []  # (send stamp, latency ms)
+    # Send stamps of events applied but not yet painted: agent_state events show on the agent board
+    # (rebuilt at most 4 Hz), all others in the figures (refreshed promptly).
+    pending: dict[str, list[float]] = {"figures": [], "agents": []}
+    shown_upto = {"figures": 0, "agents": 0}  # how many pending stamps the last refreshes showed
+    samples: list[tuple[float, float, str]] = []  # (send stamp, latency ms, "figures" | "agents")
     paints: list[tuple[float, float]] = []  # (wall time, paint ms)
 
-    def timed_event(self, e):
-        if e.type() != QEvent.Type.UpdateRequest:
-            return BoardWindow.event(self, e)
-        t0 = time.perf_counter()
-        r = BoardWindow.event(self, e)
-        dt = (time.perf_counter() - t0) * 1000
+    frame = {"start": None}  # perf_counter() of the first widget paint of the frame in progress
+
+    def frame_done() -> None:
+        dt = (time.perf_counter() - frame["start"]) * 1000
+        frame["start"] = None
         now = time.time()
         paints.append((now, dt))
-        n = shown_upto[0]
-        if n:
-            samples.extend((ts, (now - ts) * 1000) for ts in pending[:n])
-            del pending[:n]
-            shown_upto[0] = 0
-        return r
+        for kind, stamps in pending.items():
+            n = shown_upto[kind]
+            if n:
+                samples.extend((ts, (now - ts) * 1000, kind) for ts in stamps[:n])
+                del stamps[:n]
+                shown_upto[kind] = 0
 
+    class PaintWatch(QObject):
+        """Sees each widget's Paint event; a zero timer fires once the whole repaint pass is over."""
 
-    class BenchWindow(BoardWindow):
-        def event(self, e):  # time each repaint of the window; stamp the events it shows
-            return timed_event(self, e)
+        def eventFilter(self, obj, e):  # noqa: N802 - Qt override
+            if e.type() == QEvent.Type.Paint and frame["start"] is None:
+                frame["start"] = time.perf_counter()
+                QTimer.singleShot(0, frame_done)
+            return False
 
-    win = BenchWindow(BoardConfig(), kiosk=True)
+    by_class: dict[str, list[float]] = {}
+    if os.environ.get("WALLBOARD_BENCH_PROFILE"):  # time paintEvent per widget class (stderr at exit)
+        from wallboard.ui import agent_board, agent_states_tile, figure_tile, status_strip
+        for cls in (figure_tile.FigureTileWidget, agent_board.AgentBoardWidget,
+                    agent_states_tile.AgentStatesWidget, status_strip.StatusStrip):
+            def timed(self, e, _orig=cls.paintEvent, _name=cls.__name__):
+                t0 = time.perf_counter()
+                _orig(self, e)
+                by_class.setdefault(_name, []).append((time.perf_counter() - t0) * 1000)
+            cls.paintEvent = timed
+    win = BoardWindow(BoardConfig(), kiosk=True)
     win.resize(3840, 2160)
     win.show()
+    watch = PaintWatch()
+    for w in win.findChildren(QWidget):
+        w.installEventFilter(watch)
     ctl = win.controller
     orig_apply = ctl.apply_events
 
     def apply_events(events: list, last_seq: int) -> None:
         orig_apply(events, last_seq)
-        pending.extend(e.ts for e in events)
+        for e in events:
+            pending["agents" if e.type == "agent_state" else "figures"].append(e.ts)
 
     ctl.apply_events = apply_events  # type: ignore[method-assign]
     orig_refresh = ctl.refresh
 
     def refresh() -> None:
+        agents_before = ctl._agent_view_at
         orig_refresh()
-        shown_upto[0] = len(pending)
+        shown_upto["figures"] = len(pending["figures"])
+        if ctl._agent_view_at != agents_before:  # the agent board view was rebuilt in this refresh
+            shown_upto["agents"] = len(pending["agents"])
 
     ctl.refresh = refresh  # type: ignore[method-assign]
-    ctl._refresh_timer.timeout.disconnect()
-    ctl._refresh_timer.timeout.connect(refresh)
-    ctl._tick.timeout.disconnect()
-    ctl._tick.timeout.connect(lambda: (refresh(), ctl._arm_tick()))
+    for timer in (ctl._refresh_timer, ctl._agent_timer):
+        timer.timeout.disconnect()
+        timer.timeout.connect(refresh)
 
     bridge = FeedBridge()
     ctl.attach(bridge)
@@ -98,8 +143,19 @@ def child_main(url: str, out: str) -> int:
     keep.start(200)  # lets Python see SIGTERM
     ctl.start()
     client.start()
+    prof = None
+    if os.environ.get("WALLBOARD_BENCH_CPROFILE"):  # profile the GUI thread (stats to the named file)
+        import cProfile
+        prof = cProfile.Profile()
+        prof.enable()
     app.exec()
+    if prof is not None:
+        prof.disable()
+        prof.dump_stats(os.environ["WALLBOARD_BENCH_CPROFILE"])
     client.stop()
+    for name, ms in by_class.items():
+        print(f"{name}: {len(ms)} paints, median {statistics.median(ms):.2f} ms, total {sum(ms):.0f} ms",
+              file=sys.stderr)
     Path(out).write_text(json.dumps({"samples": samples, "paints": paints,
                                      "cells": [t.cells_painted for t in win.board.current_page().tiles
                                                if hasattr(t, "cells_painted")]}))
@@ -198,8 +254,8 @@ def main() -> int:
     data = json.loads(out.read_text())
     out.unlink()
 
-    def lat(ph: dict) -> tuple[float, float, int]:
-        xs = sorted(ms for ts, ms in data["samples"] if ph["t0"] <= ts < ph["t1"])
+    def lat(ph: dict, kinds: tuple[str, ...] = ("figures", "agents")) -> tuple[float, float, int]:
+        xs = sorted(ms for ts, ms, kind in data["samples"] if ph["t0"] <= ts < ph["t1"] and kind in kinds)
         if not xs:
             return float("nan"), float("nan"), 0
         return statistics.median(xs), xs[min(len(xs) - 1, int(0.99 * len(xs)))], len(xs)
@@ -211,6 +267,10 @@ def main() -> int:
         result[name] = {"events_per_s": round(ph["sent"] / (ph["t1"] - ph["t0"]), 1),
                         "cpu_pct": round(ph["cpu_pct"], 2), "p50_ms": round(p50, 1), "p99_ms": round(p99, 1),
                         "matched": n}
+        for kind in ("figures", "agents"):
+            k50, k99, _ = lat(ph, (kind,))
+            result[name][f"{kind}_p50_ms"] = round(k50, 1)
+            result[name][f"{kind}_p99_ms"] = round(k99, 1)
     real = phases["real"]
     pms = [ms for t, ms in data["paints"] if real["t0"] <= t < real["t1"]]
     result["paint_ms"] = round(statistics.median(pms), 2) if pms else None

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from wallboard.core import protocol as p
 from wallboard.core.board_config import (
@@ -150,3 +152,29 @@ def test_config_errors_name_the_key() -> None:
         parse_board_config('theem = "dark"\n')
     cfg = parse_board_config('theme = "high-contrast"\n[feed]\nurl = "ws://wall:8765/"\n')
     assert cfg.theme == "high-contrast" and cfg.feed.url == "ws://wall:8765/" and cfg.pages
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 30),
+                          st.sampled_from(["available", "on_call", "wrap_up", "logged_out"]),
+                          st.integers(0, 3)), max_size=120))
+def test_incremental_agent_order_matches_a_full_rebuild(changes) -> None:
+    """AgentOrder.update after each batch gives exactly what sorting everything again gives."""
+    rows: dict[str, dict] = {}
+    for by in ("state", "team"):
+        order = AgentOrder(by)
+        order.rebuild([])
+        t = T0
+        for i, (agent, state, team) in enumerate(changes):
+            t += 1 + (i % 3 == 0)
+            aid = f"a{agent:02d}"
+            old = rows.get(aid)
+            since = old["since"] if old and old["state"] == state else t
+            rows[aid] = {"agent_id": aid, "name": aid, "team": f"T{team}", "queues": [], "state": state,
+                         "reason": None, "since": since}
+            order.update([rows[aid]])
+        fresh = AgentOrder(by)
+        fresh.rebuild(rows.values())
+        got = [(title, [r["agent_id"] for r in g.values()]) for title, _, g in order.groups]
+        want = [(title, [r["agent_id"] for r in g.values()]) for title, _, g in fresh.groups]
+        assert got == want and order.total == fresh.total

@@ -483,7 +483,8 @@ class AgentOrder:
         self.version += 1
 
     def update(self, rows: Iterable[dict[str, Any]]) -> None:
-        for r in rows:
+        # Oldest change first, so that each moved agent lands at the end of its group in order.
+        for r in sorted(rows, key=lambda r: (r["since"], r["name"])):
             aid = r["agent_id"]
             old_key = self._where.get(aid)
             key = self._key(r)
@@ -645,10 +646,12 @@ class BoardViewModel:
 
     def build(self, figures: dict[str, Any], link: LinkStatus, now: float,
               agent_grid: dict[int, tuple[int, int]] | None = None, *, page: int | None = None,
-              events_applied: int = 0) -> BoardView:
+              events_applied: int = 0, keep_agent_views: dict[int, Any] | None = None) -> BoardView:
         """The view of page ``page`` (default: the rotation's page at ``now``).
 
         ``agent_grid`` maps a tile index to the (cols, rows) of cells its widget can show.
+        ``keep_agent_views``: agent board views (by tile index) to reuse as they are, unless the feed's
+        staleness changed (the caller throttles the agent board; figures stay prompt).
         """
         cfg = self.config
         feed = feed_view(link, now, cfg.feed.stale_after_s)
@@ -672,6 +675,10 @@ class BoardViewModel:
             elif isinstance(t, AgentStateTile):
                 views.append(agent_states_view(t, figures, queue, qname, rolling, feed))
             else:
+                kept = (keep_agent_views or {}).get(ti)
+                if kept is not None and kept.stale == feed.stale and kept.stale_text == feed.banner:
+                    views.append(kept)
+                    continue
                 cols, rows = (agent_grid or {}).get(ti, (8, 6))
                 views.append(agent_board_view(t, self._order((idx, ti), t), cols, rows, now, qname,
                                               rolling, feed))

@@ -6,14 +6,26 @@ The view model decides grouping, order and paging; this widget only decides how 
 
 from __future__ import annotations
 
+import math
+
 from PySide6.QtCore import QRect, QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPaintEvent, QRegion, QResizeEvent
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QFontMetricsF,
+    QPainter,
+    QPaintEvent,
+    QPixmap,
+    QRegion,
+    QResizeEvent,
+)
 from PySide6.QtWidgets import QWidget
 
 from wallboard.core.view_model import AgentBoardView, AgentCell, AgentSection
 from wallboard.ui.theme import Theme, make_font
 from wallboard.ui.tile_frame import TileFrame, ref_height
 
+ELIDE = Qt.TextElideMode.ElideRight
 Item = tuple[QRect, object]  # (where, what: AgentCell or AgentSection header)
 
 
@@ -23,6 +35,7 @@ class AgentBoardWidget(TileFrame):
         self.view: AgentBoardView | None = None
         self._items: list[Item] = []
         self._fonts: tuple[QFont, QFont, QFont, QFont] | None = None
+        self._cell_cache: dict[tuple, QPixmap] = {}  # insertion-ordered: oldest first
         self.cells_painted = 0  # for tests and benchmarks: cells drawn by the last paint
 
     # ----------------------------------------------------------------- geometry
@@ -89,10 +102,12 @@ class AgentBoardWidget(TileFrame):
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         self._fonts = None
+        self._cell_cache.clear()
         if self.view is not None:
             self._items = self._layout(self.view)  # type: ignore[arg-type]
 
     def set_theme(self, t: Theme) -> None:
+        self._cell_cache.clear()
         super().set_theme(t)
 
     def _cell_fonts(self) -> tuple[QFont, QFont, QFont, QFont]:
@@ -149,17 +164,40 @@ class AgentBoardWidget(TileFrame):
 
     def _paint_cell(self, p: QPainter, r: QRectF, cell: AgentCell, fonts: tuple[QFont, ...],
                     stale: bool) -> None:
+        # The cell without its clock comes from a pixmap cache (a blit); only the time is drawn live,
+        # since it is the only part that changes every second.
+        pm = self._cell_pixmap(cell, r.width(), r.height(), stale, fonts)
+        p.drawPixmap(r.topLeft(), pm)
+        h = r.height()
+        pad = h * 0.14
+        band_w = h * 1.05
+        top_row = QRectF(r.left() + band_w + pad, r.top() + h * 0.06, r.width() - band_w - 2 * pad, h * 0.5)
+        p.setFont(fonts[2])
+        p.setPen(self.theme.text_dim if stale else self.theme.text)
+        p.drawText(top_row, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, cell.time_text)
+
+    def _cell_pixmap(self, cell: AgentCell, w: float, h: float, stale: bool,
+                     fonts: tuple[QFont, ...]) -> QPixmap:
+        key = (cell.name, cell.state, cell.code, cell.reason, w, h, stale)
+        pm = self._cell_cache.get(key)
+        if pm is not None:
+            return pm
+        dpr = self.devicePixelRatioF()
+        pm = QPixmap(math.ceil(w * dpr), math.ceil(h * dpr))
+        pm.setDevicePixelRatio(dpr)
         t = self.theme
+        pm.fill(t.tile)
+        p = QPainter(pm)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        r = QRectF(0, 0, w, h)
         name_f, reason_f, time_f, code_f = fonts
         state_color = t.text_dim if stale else t.states.get(cell.state, t.neutral)
-        h = r.height()
         radius = h * 0.1
-        p.fillRect(r.adjusted(-1, -1, 1, 1), t.tile)  # clear (dirty-rect repaint)
         bg = QColor(t.background) if t.cell_fill_alpha == 0 else _mix(t.tile, state_color, t.cell_fill_alpha)
         p.setPen(Qt.PenStyle.NoPen) if t.cell_fill_alpha else p.setPen(state_color)
         p.setBrush(bg)
         p.drawRoundedRect(r.adjusted(0.5, 0.5, -0.5, -0.5), radius, radius)
-        band = QRectF(r.left(), r.top(), h * 1.05, h)
+        band = QRectF(0, 0, h * 1.05, h)
         p.setPen(Qt.PenStyle.NoPen)
         p.setBrush(state_color)
         p.drawRoundedRect(band, radius, radius)
@@ -168,24 +206,26 @@ class AgentBoardWidget(TileFrame):
         p.setPen(t.state_text.get(cell.state, t.text) if not stale else t.background)
         p.drawText(band, Qt.AlignmentFlag.AlignCenter, cell.code)
         pad = h * 0.14
-        inner = QRectF(band.right() + pad, r.top(), r.right() - band.right() - 2 * pad, h)
-        p.setFont(time_f)
-        p.setPen(t.text)
-        tfm = QFontMetricsF(time_f)
-        time_w = tfm.horizontalAdvance(cell.time_text)
-        top_row = QRectF(inner.left(), inner.top() + h * 0.06, inner.width(), h * 0.5)
-        p.drawText(top_row, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, cell.time_text)
+        inner = QRectF(band.right() + pad, 0, w - band.right() - 2 * pad, h)
+        time_w = max(QFontMetricsF(time_f).horizontalAdvance(x) for x in ("00:00", "00h00"))
+        top_row = QRectF(inner.left(), h * 0.06, inner.width(), h * 0.5)
         p.setFont(name_f)
-        nfm = QFontMetricsF(name_f)
+        p.setPen(t.text)
         name_rect = QRectF(top_row.left(), top_row.top(), top_row.width() - time_w - pad, top_row.height())
         p.drawText(name_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-                   nfm.elidedText(cell.name, Qt.TextElideMode.ElideRight, name_rect.width()))
+                   QFontMetricsF(name_f).elidedText(cell.name, ELIDE, name_rect.width()))
         p.setFont(reason_f)
         p.setPen(t.text_dim)
-        rfm = QFontMetricsF(reason_f)
-        bottom = QRectF(inner.left(), inner.top() + h * 0.5, inner.width(), h * 0.44)
+        bottom = QRectF(inner.left(), h * 0.5, inner.width(), h * 0.44)
         p.drawText(bottom, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-                   rfm.elidedText(cell.reason, Qt.TextElideMode.ElideRight, bottom.width()))
+                   QFontMetricsF(reason_f).elidedText(cell.reason, ELIDE, bottom.width()))
+        p.end()
+        cache = self._cell_cache
+        cache[key] = pm
+        limit = max(64, 3 * len(self._items))  # a few pages' worth; oldest entries go first
+        while len(cache) > limit:
+            del cache[next(iter(cache))]
+        return pm
 
 
 def _mix(a: QColor, b: QColor, alpha: int) -> QColor:

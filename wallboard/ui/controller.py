@@ -2,8 +2,8 @@
 
 - Batches from the bridge are applied to the engine at once and ask for a prompt refresh (coalesced:
   at most one refresh per ``min_refresh_ms``), so a change shows within a frame or two.
-- A steady tick refreshes at 4 Hz while data flows and once a second (on the second) when idle, so the
-  longest wait, time in state and data age keep moving with no events.
+- A steady 4 Hz tick refreshes while data flows, and once per second when idle (the first tick in each
+  new second), so the longest wait, time in state and data age keep moving with no events.
 - Each refresh builds a BoardView and hands it to the widgets, which repaint only what changed.
 """
 
@@ -29,6 +29,9 @@ log = logging.getLogger("wallboard.ui")
 
 ACTIVE_TICK_MS = 250
 ACTIVE_FOR_S = 2.0  # after the last batch, keep the 4 Hz tick this long
+# The agent board (thousands of cells) is rebuilt at most this often, and at each new second (time in
+# state); the figures are refreshed promptly (min_refresh_ms) whatever the load.
+AGENT_BOARD_MIN_S = 0.25
 
 
 def link_from_feed_status(status: Any, now: float) -> LinkStatus:
@@ -46,7 +49,7 @@ class BoardController(QObject):
     view_applied = Signal(object)  # BoardView, after the widgets have it (repaint follows)
 
     def __init__(self, config: BoardConfig, board: BoardWidget, *, engine: MetricsEngine | None = None,
-                 clock: Callable[[], float] = time.time, min_refresh_ms: int = 25,
+                 clock: Callable[[], float] = time.time, min_refresh_ms: int = 30,
                  use_server_metrics_config: bool = True) -> None:
         super().__init__()
         self.config = config
@@ -66,10 +69,18 @@ class BoardController(QObject):
         self._refresh_timer = QTimer(self)
         self._refresh_timer.setSingleShot(True)
         self._refresh_timer.timeout.connect(self.refresh)
+        self._agent_timer = QTimer(self)  # shows agent changes that a throttled refresh held back
+        self._agent_timer.setSingleShot(True)
+        self._agent_timer.timeout.connect(self.refresh)
+        self._agent_view_at = 0.0  # monotonic time of the last agent board rebuild
+        self._agent_view_key: tuple[int, int] | None = None  # (page, second) of that rebuild
+        self._agents_pending = False
+        # One repeating timer (never re-armed, so it cannot be lost): every tick refreshes while data
+        # flows; when idle, only the first tick of each new second does, so clocks still step each second.
         self._tick = QTimer(self)
-        self._tick.setSingleShot(True)
-        self._tick.setTimerType(Qt.TimerType.PreciseTimer)
+        self._tick.setInterval(ACTIVE_TICK_MS)
         self._tick.timeout.connect(self._on_tick)
+        self._last_refresh_second = 0
         self.refreshes = 0
         self.batches = 0
 
@@ -82,11 +93,12 @@ class BoardController(QObject):
 
     def start(self) -> None:
         self.refresh()
-        self._arm_tick()
+        self._tick.start()
 
     def stop(self) -> None:
         self._tick.stop()
         self._refresh_timer.stop()
+        self._agent_timer.stop()
 
     def now(self) -> float:
         return self._clock() + self._offset
@@ -138,8 +150,6 @@ class BoardController(QObject):
         self._last_batch = time.monotonic()
         self.link = replace(self.link, last_data_at=now)
         self.request_refresh()
-        if self._tick.remainingTime() > ACTIVE_TICK_MS:
-            self._arm_tick()
 
     # ------------------------------------------------------------------ refresh
     def request_refresh(self) -> None:
@@ -148,42 +158,57 @@ class BoardController(QObject):
         wait = self._last_refresh + self._min_refresh_s - time.monotonic()
         self._refresh_timer.start(max(0, min(1000, math.ceil(wait * 1000))))
 
-    def _arm_tick(self) -> None:
-        if time.monotonic() - self._last_batch < ACTIVE_FOR_S:
-            delay = ACTIVE_TICK_MS
-        else:  # idle: tick on the next whole second of the (server) clock, so clocks step evenly
-            now = self.now()
-            delay = max(50, math.ceil((math.floor(now) + 1 - now) * 1000) + 5)
-        self._tick.start(delay)
-
     @Slot()
     def _on_tick(self) -> None:
-        self.refresh()
-        self._arm_tick()
+        active = time.monotonic() - self._last_batch < ACTIVE_FOR_S
+        if active or math.floor(self.now()) != self._last_refresh_second:
+            self.refresh()
 
     @Slot()
     def refresh(self) -> None:
         self._refresh_timer.stop()
-        self._last_refresh = time.monotonic()
+        mono = time.monotonic()
+        self._last_refresh = mono
         self.refreshes += 1
         now = self.now()
+        self._last_refresh_second = math.floor(now)
         eng = self.engine
         if self._agents_dirty:
             self.vm.set_agents([agent_row(a) for a in eng.agents.values()])
             self._agents_dirty = False
             self._changed_agents.clear()
+            self._agents_pending = True
+            self._agent_view_key = None  # rebuild now, whatever the throttle
         elif self._changed_agents:
             agents = eng.agents
             self.vm.update_agents([agent_row(agents[a]) for a in self._changed_agents if a in agents])
             self._changed_agents.clear()
+            self._agents_pending = True
         figures = eng.figures(now)
         self.vm.sample(figures, now)
         page = self.vm.current_page(now)
+        keep = self._agent_views_to_keep(page, math.floor(now), mono)
         view = self.vm.build(figures, self.link, now, self.board.agent_grids(page), page=page,
-                             events_applied=eng.events_applied)
+                             events_applied=eng.events_applied, keep_agent_views=keep)
         self.board.apply_view(view)
         self.view = view
         self.view_applied.emit(view)
+
+    def _agent_views_to_keep(self, page: int, second: int, mono: float) -> dict[int, Any] | None:
+        """The current agent board views when they may wait (throttle), else None (rebuild them)."""
+        key = (page, second)
+        old = self.view
+        if (old is None or old.page_index != page or self._agent_view_key != key
+                or (self._agents_pending and mono - self._agent_view_at >= AGENT_BOARD_MIN_S)):
+            self._agent_view_key = key
+            self._agent_view_at = mono
+            self._agents_pending = False
+            self._agent_timer.stop()
+            return None
+        if self._agents_pending and not self._agent_timer.isActive():
+            wait = self._agent_view_at + AGENT_BOARD_MIN_S - mono
+            self._agent_timer.start(max(1, math.ceil(wait * 1000)))
+        return {i: v for i, v in enumerate(old.tiles) if getattr(v, "kind", "") == "agent_board"}
 
     # ------------------------------------------------------------------ desktop controls
     def set_queue_filter(self, queue: str | None) -> None:
