@@ -232,6 +232,7 @@ class StateCount:
     label: str
     code: str
     count: int
+    text: str  # the count as shown
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,7 +240,7 @@ class AgentStatesView:
     kind: str
     title: str
     counts: tuple[StateCount, ...]
-    logged_in: int
+    logged_in: str
     occupancy: str  # "87" or DASH
     stale: bool
     stale_text: str
@@ -405,12 +406,12 @@ def agent_states_view(tile: AgentStateTile, figures: dict[str, Any], queue: str 
                       queue_name: str | None, rolling_minutes: int, feed: FeedView) -> AgentStatesView:
     agents = figures.get("agents", {})
     by_state = agents.get("by_state", {}) if queue is None else agents.get("by_queue", {}).get(queue, {})
-    counts = tuple(StateCount(s, STATE_LABEL[s], STATE_CODE[s], int(by_state.get(s, 0)))
-                   for s in STATE_ORDER if s != "logged_out")
+    counts = tuple(StateCount(s, STATE_LABEL[s], STATE_CODE[s], n, format_count(n))
+                   for s in STATE_ORDER if s != "logged_out" for n in [int(by_state.get(s, 0))])
     occ = agents.get("occupancy_pct", {}).get("rolling") if queue is None else None
     return AgentStatesView(
         "agent_states", tile_title(tile, queue_name, rolling_minutes), counts,
-        sum(c.count for c in counts), format_pct(occ), feed.stale, feed.banner,
+        format_count(sum(c.count for c in counts)), format_pct(occ), feed.stale, feed.banner,
     )
 
 

@@ -41,7 +41,7 @@ class AgentBoardWidget(TileFrame):
     # ----------------------------------------------------------------- geometry
     def cell_size(self) -> tuple[float, float, float]:
         h = max(18.0, ref_height(self) * 0.034)
-        return h * 4.8, h, h * 0.14  # min width, height, gap
+        return h * 5.6, h, h * 0.14  # min width, height, gap
 
     def _grid_rect(self) -> QRectF:
         pad = self.pad()

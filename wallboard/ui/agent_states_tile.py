@@ -36,8 +36,12 @@ class AgentStatesWidget(TileFrame):
         cols = QRectF(area.left(), area.top(), area.width(), bar.top() - area.top() - label_h * 0.5)
         col_w = cols.width() / max(1, n)
         num_h = cols.height() - label_h
-        px = min(num_h * 0.82 / CAP_HEIGHT, col_w * 0.9 / (0.62 * 4))  # fits 4 digits per column
+        px = num_h * 0.82 / CAP_HEIGHT
         big = make_font(px, QFont.Weight.DemiBold)
+        widest = max((QFontMetricsF(big).horizontalAdvance(c.text) for c in v.counts), default=1.0)
+        if widest > col_w * 0.72:  # one size for all columns, fitted to the widest count (with a gap)
+            px *= col_w * 0.72 / widest
+            big = make_font(px, QFont.Weight.DemiBold)
         small = make_font(label_px)
         chip = label_px * 0.9
         for i, sc in enumerate(v.counts):
@@ -46,7 +50,7 @@ class AgentStatesWidget(TileFrame):
             p.setFont(big)
             p.setPen(t.text_dim if v.stale else t.text)
             baseline = cols.top() + (num_h + px * CAP_HEIGHT) / 2
-            p.drawText(QPointF(x, baseline), str(sc.count))
+            p.drawText(QPointF(x, baseline), sc.text)
             # state chip (colour) + label text: colour never alone
             ly = cols.top() + num_h
             p.setPen(Qt.PenStyle.NoPen)
