@@ -43,7 +43,8 @@ def test_durations_truncate_like_a_clock() -> None:
     assert format_duration(60) == ("1:00", "m:ss")
     assert format_duration(3599.9) == ("59:59", "m:ss")
     assert format_duration(3661) == ("1:01:01", "h:mm:ss")
-    assert format_clock(42) == "0:42" and format_clock(3900) == "1h05" and format_clock(200000) == "2d"
+    assert format_clock(42) == "0:42" and format_clock(599) == "9:59" and format_clock(725) == "12m"
+    assert format_clock(3900) == "1h05" and format_clock(200000) == "2d"
 
 
 def test_percent_never_rounds_up_to_the_goal() -> None:

@@ -79,10 +79,16 @@ def format_duration(seconds: float | None) -> tuple[str, str]:
 
 
 def format_clock(seconds: float) -> str:
-    """Compact time in state for agent cells: ``0:42``, ``12:05``, ``1h05``, ``3d``."""
+    """Compact time in state for agent cells: ``0:42``, ``9:05``, ``12m``, ``1h05``, ``3d``.
+
+    Seconds only while they matter (under 10 minutes); longer times change once a minute, which also
+    spares thousands of cells a repaint every second.
+    """
     s = int(max(0.0, seconds))
-    if s < 3600:
+    if s < 600:
         return f"{s // 60}:{s % 60:02d}"
+    if s < 3600:
+        return f"{s // 60}m"
     if s < 86400:
         return f"{s // 3600}h{s % 3600 // 60:02d}"
     return f"{s // 86400}d"
@@ -130,7 +136,7 @@ class FeedView:
     state: str
     label: str  # "Live", "Reconnecting in 4 s", ...
     severity: str  # "ok" | "warn" | "alarm"
-    age_text: str  # "data 0.4 s old", "no data yet"
+    age_text: str  # "data 0 s old", "no data yet"
     stale: bool  # every figure is marked when True
     banner: str  # "feed lost 1:23 ago" (empty when not stale)
     detail: str = ""
@@ -146,8 +152,8 @@ def feed_view(link: LinkStatus, now: float, stale_after_s: float) -> FeedView:
     stale = link.state != "offline" and (link.state not in LIVE_STATES or age is None or age > limit)
     if age is None:
         age_text = "no data yet"
-    elif age < 10:
-        age_text = f"data {age:.1f} s old"
+    elif age < 60:  # whole seconds: the strip changes at most once a second
+        age_text = f"data {int(age)} s old"
     else:
         age_text = f"data {format_age(age)} old"
     if link.state == "offline":
@@ -375,7 +381,8 @@ def figure_tile_view(tile: FigureTile, fig: dict[str, Any] | None, queue_name: s
     elif kind == "service_level":
         text, unit = format_pct(value), "%"
         detail = goal_text + (f" · {sl_formula_text}" if tile.show_formula else "")
-        bar = None if value is None else min(1.0, max(0.0, value / 100))
+        # Quantised to 0.1 %: finer steps are below a pixel and would repaint the tile for nothing.
+        bar = None if value is None else round(min(1.0, max(0.0, value / 100)), 3)
         target = fig.get("sl_target_pct")
         bar_goal = None if target is None else target / 100
     elif kind == "abandoned":
@@ -651,8 +658,8 @@ class BoardViewModel:
         """The view of page ``page`` (default: the rotation's page at ``now``).
 
         ``agent_grid`` maps a tile index to the (cols, rows) of cells its widget can show.
-        ``keep_agent_views``: agent board views (by tile index) to reuse as they are, unless the feed's
-        staleness changed (the caller throttles the agent board; figures stay prompt).
+        ``keep_agent_views``: agent views (agent board and agent-state tiles, by tile index) to reuse as
+        they are unless the feed's staleness changed (the caller throttles them; figures stay prompt).
         """
         cfg = self.config
         feed = feed_view(link, now, cfg.feed.stale_after_s)
@@ -673,12 +680,13 @@ class BoardViewModel:
                 occ = figures.get("agents", {}).get("occupancy_pct", {}).get(t.window)
                 views.append(figure_tile_view(t, fig, qname, occ, figures.get("sl_formula_text", ""),
                                               rolling, feed, ring))
-            elif isinstance(t, AgentStateTile):
-                views.append(agent_states_view(t, figures, queue, qname, rolling, feed))
             else:
                 kept = (keep_agent_views or {}).get(ti)
                 if kept is not None and kept.stale == feed.stale and kept.stale_text == feed.banner:
                     views.append(kept)
+                    continue
+                if isinstance(t, AgentStateTile):
+                    views.append(agent_states_view(t, figures, queue, qname, rolling, feed))
                     continue
                 cols, rows = (agent_grid or {}).get(ti, (8, 6))
                 views.append(agent_board_view(t, self._order((idx, ti), t), cols, rows, now, qname,

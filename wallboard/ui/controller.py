@@ -32,6 +32,7 @@ ACTIVE_FOR_S = 2.0  # after the last batch, keep the 4 Hz tick this long
 # The agent board (thousands of cells) is rebuilt at most this often, and at each new second (time in
 # state); the figures are refreshed promptly (min_refresh_ms) whatever the load.
 AGENT_BOARD_MIN_S = 0.25
+AGENT_VIEW_KINDS = ("agent_board", "agent_states")
 
 
 def link_from_feed_status(status: Any, now: float) -> LinkStatus:
@@ -179,7 +180,7 @@ class BoardController(QObject):
             self._changed_agents.clear()
             self._agents_pending = True
             self._agent_view_key = None  # rebuild now, whatever the throttle
-        elif self._changed_agents:
+        elif self._changed_agents:  # agent counts (agent-state tiles) follow the same throttle
             agents = eng.agents
             self.vm.update_agents([agent_row(agents[a]) for a in self._changed_agents if a in agents])
             self._changed_agents.clear()
@@ -208,7 +209,7 @@ class BoardController(QObject):
         if self._agents_pending and not self._agent_timer.isActive():
             wait = self._agent_view_at + AGENT_BOARD_MIN_S - mono
             self._agent_timer.start(max(1, math.ceil(wait * 1000)))
-        return {i: v for i, v in enumerate(old.tiles) if getattr(v, "kind", "") == "agent_board"}
+        return {i: v for i, v in enumerate(old.tiles) if getattr(v, "kind", "") in AGENT_VIEW_KINDS}
 
     # ------------------------------------------------------------------ desktop controls
     def set_queue_filter(self, queue: str | None) -> None:
