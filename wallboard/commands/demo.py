@@ -97,6 +97,10 @@ def run(args: argparse.Namespace) -> int:
     except SourceError as exc:
         print(f"wallboard demo: {exc}", file=sys.stderr)
         return 2
+    if "metrics" not in config.model_fields_set:  # figures reset at midnight where the centre is
+        from wallboard.sim import load_scenario
+        zone = load_scenario(scenario).timezone
+        config = config.model_copy(update={"metrics": config.metrics.model_copy(update={"timezone": zone})})
     feed = EmbeddedFeed(source, args.port, metrics_config=config.metrics)
     url = feed.start()
     from wallboard.ui.app import run_board
