@@ -38,7 +38,10 @@ class AgentStatesWidget(TileFrame):
         num_h = cols.height() - label_h
         px = num_h * 0.82 / CAP_HEIGHT
         big = make_font(px, QFont.Weight.DemiBold)
-        widest = max((QFontMetricsF(big).horizontalAdvance(c.text) for c in v.counts), default=1.0)
+        fm_big = QFontMetricsF(big)
+        # At least three digits' width: single digits would otherwise grow until the columns read as one
+        # number ("0 2 7 0" as "0270").
+        widest = max(fm_big.horizontalAdvance(t) for t in ["000", *(c.text for c in v.counts)])
         if widest > col_w * 0.72:  # one size for all columns, fitted to the widest count (with a gap)
             px *= col_w * 0.72 / widest
             big = make_font(px, QFont.Weight.DemiBold)
