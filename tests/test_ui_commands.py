@@ -65,3 +65,38 @@ def test_snapshot_rejects_bad_input_clearly(tmp_path: Path) -> None:
 def test_demo_runs_offscreen_and_quits(tmp_path: Path) -> None:
     r = _wallboard("demo", "--scenario", "small", "--quit-after", "3", env=_env(QT_QPA_PLATFORM="offscreen"))
     assert r.returncode == 0, r.stderr
+
+
+def test_run_with_a_bad_config_exits_2_naming_the_key(tmp_path: Path) -> None:
+    bad = tmp_path / "board.toml"
+    bad.write_text('[[pages]]\nrows = 2\n[[pages.tiles]]\nkind = "waiting"\nrow = 5\n')
+    r = _wallboard("run", "--config", str(bad), env=_env(QT_QPA_PLATFORM="offscreen"))
+    assert r.returncode == 2 and "does not fit" in r.stderr and "Traceback" not in r.stderr
+    r = _wallboard("run", "--config", str(tmp_path / "missing.toml"), env=_env(QT_QPA_PLATFORM="offscreen"))
+    assert r.returncode == 2 and "cannot read config" in r.stderr
+
+
+def test_snapshot_of_a_live_feed_from_its_config(tmp_path: Path) -> None:
+    """snapshot --config connects to the configured (real) feed and renders what it serves."""
+    import time
+
+    from wallboard.commands.demo import EmbeddedFeed
+    from wallboard.core import protocol as p
+    from wallboard.feed.sources import PushSource
+
+    source = PushSource()
+    feed = EmbeddedFeed(source, 0)
+    url = feed.start()
+    try:
+        now = time.time()
+        feed.call(source.push, [p.CallQueued(ts=now - 42, call_id=f"c{i}", queue="q") for i in range(7)])
+        cfg = tmp_path / "board.toml"
+        cfg.write_text(f'[feed]\nurl = "{url}"\n')
+        out = tmp_path / "live.png"
+        r = _wallboard("snapshot", "--config", str(cfg), "--out", str(out), "--size", "1280x720",
+                       "--wait", "10", env=_env())
+        assert r.returncode == 0, r.stderr
+        assert "7 events" in r.stdout
+        assert QImage(str(out)).width() == 1280
+    finally:
+        feed.stop()
