@@ -7,7 +7,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPaintEvent, QResizeEvent
 from PySide6.QtWidgets import QWidget
 
-from wallboard.core.view_model import TileView
+from wallboard.core.view_model import DASH, TileView
 from wallboard.ui.sparkline import Sparkline
 from wallboard.ui.theme import Theme, make_font
 from wallboard.ui.tile_frame import TileFrame, ref_height
@@ -103,6 +103,8 @@ class FigureTileWidget(TileFrame):
         if area.height() <= 4 or area.width() <= 4:
             return
         px = area.height() * 0.86 / CAP_HEIGHT * 0.92
+        if v.value == DASH:  # "nothing to average yet": a quiet mark, not a bar as loud as a figure
+            px *= 0.5
         unit_ratio, trend_ratio = 0.30, 0.42
         font = make_font(px, QFont.Weight.DemiBold)
         fm = QFontMetricsF(font)
