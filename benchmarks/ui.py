@@ -105,9 +105,12 @@ def child_main(url: str, out: str) -> int:
                 _orig(self, e)
                 by_class.setdefault(_name, []).append((time.perf_counter() - t0) * 1000)
             cls.paintEvent = timed
-    win = BoardWindow(BoardConfig(), kiosk=True)
+    from wallboard.core.board_config import DisplayConfig
+    display = DisplayConfig(**json.loads(os.environ.get("WALLBOARD_BENCH_DISPLAY", "{}")))
+    win = BoardWindow(BoardConfig(display=display), kiosk=True)
     win.resize(3840, 2160)
-    win.show()
+    if not os.environ.get("WALLBOARD_BENCH_NO_SHOW"):  # diagnostics: everything but painting
+        win.show()
     watch = PaintWatch()
     for w in win.findChildren(QWidget):
         w.installEventFilter(watch)
@@ -198,6 +201,9 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=20.0, help="length of each phase")
     ap.add_argument("--real-rate", type=float, default=300.0)
     ap.add_argument("--stress-rate", type=float, default=2000.0)
+    ap.add_argument("--max-refresh-hz", type=float, default=None, help="board config display.max_refresh_hz")
+    ap.add_argument("--agent-refresh-hz", type=float, default=None,
+                    help="board config display.agent_refresh_hz")
     ap.add_argument("--child", nargs=2, metavar=("URL", "OUT"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -215,7 +221,9 @@ def main() -> int:
     now = time.time()
     feed.call(source.push, [dataclasses.replace(e, ts=now) for e in init])
     out = Path(tempfile.mkstemp(suffix=".json")[1])
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    display = {k: v for k, v in (("max_refresh_hz", args.max_refresh_hz),
+                                 ("agent_refresh_hz", args.agent_refresh_hz)) if v is not None}
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "WALLBOARD_BENCH_DISPLAY": json.dumps(display)}
     child = subprocess.Popen([sys.executable, __file__, "--child", url, str(out)], env=env)
     phases: dict[str, dict] = {}
     try:
@@ -275,9 +283,11 @@ def main() -> int:
     pms = [ms for t, ms in data["paints"] if real["t0"] <= t < real["t1"]]
     result["paint_ms"] = round(statistics.median(pms), 2) if pms else None
     result["rss_mb"] = round(rss, 1)
-    result["setup"] = {"size": "3840x2160", "platform": "offscreen", "scenario": "large",
-                       "agents": sum(1 for e in init if e.type == "agent_state" and e.state != "logged_out")
-                       and 5000, "phase_s": secs, "feed": "real FeedServer + FeedClient on loopback"}
+    result["setup"] = {
+        "display": display or "defaults", "size": "3840x2160", "platform": "offscreen", "scenario": "large",
+        "agents": len({e.agent_id for e in init if e.type == "agent_state"}), "phase_s": secs,
+        "feed": "real FeedServer + FeedClient on loopback",
+    }
     if args.json:
         print(json.dumps(result))
     else:

@@ -119,6 +119,16 @@ class KioskConfig(BaseModel):
     drift_every_s: float = Field(180.0, ge=5, le=3600)
 
 
+class DisplayConfig(BaseModel):
+    """How often the board repaints: the trade between latency and CPU (docs/ui.md, "Performance")."""
+
+    model_config = _STRICT
+    # Figures: a batch is shown within 1/max_refresh_hz s (33 Hz ≈ 30 ms). Lower it on a weak PC.
+    max_refresh_hz: float = Field(33.0, ge=1, le=60)
+    # Agent board and agent-state counts (thousands of cells): at most this often, and every second.
+    agent_refresh_hz: float = Field(4.0, ge=1, le=60)
+
+
 class BoardConfig(BaseModel):
     model_config = _STRICT
     title: str = "Contact centre"
@@ -129,6 +139,7 @@ class BoardConfig(BaseModel):
     pages: list[PageConfig] = Field(default_factory=lambda: default_pages())
     ticker: TickerConfig = TickerConfig()
     kiosk: KioskConfig = KioskConfig()
+    display: DisplayConfig = DisplayConfig()
 
 
 def default_pages(queues: list[str] | None = None) -> list[PageConfig]:

@@ -1,7 +1,7 @@
 """Keeps the engine and the view model on the GUI thread and drives repaints.
 
 - Batches from the bridge are applied to the engine at once and ask for a prompt refresh (coalesced:
-  at most one refresh per ``min_refresh_ms``), so a change shows within a frame or two.
+  at most ``display.max_refresh_hz`` refreshes a second), so a change shows within a frame or two.
 - A steady 4 Hz tick refreshes while data flows, and once per second when idle (the first tick in each
   new second), so the longest wait, time in state and data age keep moving with no events.
 - Each refresh builds a BoardView and hands it to the widgets, which repaint only what changed.
@@ -29,9 +29,8 @@ log = logging.getLogger("wallboard.ui")
 
 ACTIVE_TICK_MS = 250
 ACTIVE_FOR_S = 2.0  # after the last batch, keep the 4 Hz tick this long
-# The agent board (thousands of cells) is rebuilt at most this often, and at each new second (time in
-# state); the figures are refreshed promptly (min_refresh_ms) whatever the load.
-AGENT_BOARD_MIN_S = 0.25
+# The agent views (board and agent-state counts) are rebuilt at most config.display.agent_refresh_hz times
+# a second, and at each new second (time in state); figures refresh at up to max_refresh_hz.
 AGENT_VIEW_KINDS = ("agent_board", "agent_states")
 
 
@@ -50,7 +49,7 @@ class BoardController(QObject):
     view_applied = Signal(object)  # BoardView, after the widgets have it (repaint follows)
 
     def __init__(self, config: BoardConfig, board: BoardWidget, *, engine: MetricsEngine | None = None,
-                 clock: Callable[[], float] = time.time, min_refresh_ms: int = 30,
+                 clock: Callable[[], float] = time.time,
                  use_server_metrics_config: bool = True) -> None:
         super().__init__()
         self.config = config
@@ -63,7 +62,8 @@ class BoardController(QObject):
         self._offset = 0.0  # server clock − local clock, from the feed
         self._agents_dirty = True  # all agents: rebuild the order (start, snapshot, queue filter)
         self._changed_agents: set[str] = set()  # agents changed by batches since the last refresh
-        self._min_refresh_s = min_refresh_ms / 1000
+        self._min_refresh_s = 1 / config.display.max_refresh_hz
+        self._agent_min_s = 1 / config.display.agent_refresh_hz
         self._use_server_cfg = use_server_metrics_config and "metrics" not in config.model_fields_set
         self._last_refresh = 0.0
         self._last_batch = -1e9
@@ -200,14 +200,14 @@ class BoardController(QObject):
         key = (page, second)
         old = self.view
         if (old is None or old.page_index != page or self._agent_view_key != key
-                or (self._agents_pending and mono - self._agent_view_at >= AGENT_BOARD_MIN_S)):
+                or (self._agents_pending and mono - self._agent_view_at >= self._agent_min_s)):
             self._agent_view_key = key
             self._agent_view_at = mono
             self._agents_pending = False
             self._agent_timer.stop()
             return None
         if self._agents_pending and not self._agent_timer.isActive():
-            wait = self._agent_view_at + AGENT_BOARD_MIN_S - mono
+            wait = self._agent_view_at + self._agent_min_s - mono
             self._agent_timer.start(max(1, math.ceil(wait * 1000)))
         return {i: v for i, v in enumerate(old.tiles) if getattr(v, "kind", "") in AGENT_VIEW_KINDS}
 
