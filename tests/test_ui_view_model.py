@@ -179,3 +179,18 @@ def test_incremental_agent_order_matches_a_full_rebuild(changes) -> None:
         got = [(title, [r["agent_id"] for r in g.values()]) for title, _, g in order.groups]
         want = [(title, [r["agent_id"] for r in g.values()]) for title, _, g in fresh.groups]
         assert got == want and order.total == fresh.total
+
+
+def test_ticker_shows_broadcasts_and_messages_and_holds_critical_ones() -> None:
+    cfg = BoardConfig.model_validate({"ticker": {"messages": ["Huddle 16:30"], "seconds_per_message": 5}})
+    vm = BoardViewModel(cfg)
+    eng = MetricsEngine()
+    eng.apply(p.Broadcast(ts=T0, text="Portal upgrade live", level="info", expires=T0 + 600))
+    link = LinkStatus("live", last_data_at=T0)
+    shown = {vm.build(eng.figures(T0 + s), link, T0 + s, page=0).ticker.text for s in range(0, 20, 5)}
+    assert shown == {"Portal upgrade live", "Huddle 16:30"}  # they take turns
+    assert vm.build(eng.figures(T0 + 700), link, T0 + 700, page=0).ticker.text == "Huddle 16:30"  # expired
+    eng.apply(p.Broadcast(ts=T0 + 701, text="Phones down in Leeds", level="critical"))
+    for s in range(701, 730, 5):
+        t = vm.build(eng.figures(T0 + s), link, T0 + s, page=0).ticker
+        assert (t.text, t.level) == ("Phones down in Leeds", "critical")
