@@ -16,7 +16,7 @@ CHUNK_LINES = 5000
 def _open_read(path: Path) -> IO[bytes]:
     if path.suffix == ".gz":
         return gzip.open(path, "rb")
-    return open(path, "rb")  # noqa: SIM115 - closed by the caller's with-block
+    return open(path, "rb")
 
 
 def read_chunks(path: str | Path, chunk_lines: int = CHUNK_LINES) -> Iterator[ParsedBatch]:

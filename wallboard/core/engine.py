@@ -439,8 +439,10 @@ class MetricsEngine:
 
     def agent_figures(self, now_ms: int, agent_list: bool = False) -> dict[str, Any]:
         by_state = {s: self._state_counts.get(s, 0) for s in p.AGENT_STATES}
-        by_queue = {q: {s: c.get(s, 0) for s in p.AGENT_STATES}
-                    for q, c in sorted(self._queue_state_counts.items())}
+        # Every known queue, so the shape never depends on which agents once served it.
+        none: Counter[str] = Counter()
+        by_queue = {q: {s: self._queue_state_counts.get(q, none).get(s, 0) for s in p.AGENT_STATES}
+                    for q in self.queue_ids()}
         busy_now, avail_now = self._occ.at(now_ms)
         if now_ms >= self._next_reset_ms:
             base = self._occ.at(to_ms(self._clock.day_start(now_ms / 1000)))
