@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import io
 from collections.abc import Iterable, Iterator
+from itertools import islice
 from pathlib import Path
 from typing import IO
 
@@ -23,15 +24,13 @@ def read_chunks(path: str | Path, chunk_lines: int = CHUNK_LINES) -> Iterator[Pa
     """Parse a recording in chunks; rejected lines carry their 1-based line numbers."""
     path = Path(path)
     with _open_read(path) as fh:
-        buf: list[bytes] = []
         first = 1
-        for n, line in enumerate(fh, 1):
-            buf.append(line)
-            if len(buf) >= chunk_lines:
-                yield parse_lines(buf, first)
-                buf, first = [], n + 1
-        if buf:
+        while True:
+            buf = list(islice(fh, chunk_lines))
+            if not buf:
+                return
             yield parse_lines(buf, first)
+            first += len(buf)
 
 
 def read_events(path: str | Path) -> Iterator[Event]:

@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from wallboard.core.alerts import AlertRule, goal_rules
 from wallboard.core.metrics_config import MetricsConfig
 
 _STRICT = ConfigDict(extra="forbid", frozen=True)
@@ -99,6 +100,8 @@ class FeedSettings(BaseModel):
     model_config = _STRICT
     url: str = "ws://127.0.0.1:8765/"
     token: str | None = None
+    token_file: str | None = None  # read at start (and on reload); relative to the config file
+    ca_file: str | None = None  # PEM bundle to trust for a wss:// feed with a private CA
     # Figures are marked stale when no data (events or heartbeats) came for this long.
     stale_after_s: float = Field(5.0, ge=1, le=600)
 
@@ -129,6 +132,31 @@ class DisplayConfig(BaseModel):
     agent_refresh_hz: float = Field(4.0, ge=1, le=60)
 
 
+class AlertsConfig(BaseModel):
+    """Threshold alerts (docs/alerts.md): rules, the goal-derived defaults, and how they look."""
+
+    model_config = _STRICT
+    goal_rules: bool = True  # service level under target, longest wait over T, for every queue
+    rules: list[AlertRule] = Field(default_factory=list)
+    flash: bool = False  # alert tiles flash (once a second) until acknowledged; off by default
+    history_max_kb: int = Field(1024, ge=16, le=1024 * 1024)  # the JSON Lines log rotates at this size
+    history_files: int = Field(5, ge=1, le=100)  # rotated files kept
+
+    def all_rules(self) -> list[AlertRule]:
+        return (goal_rules() if self.goal_rules else []) + list(self.rules)
+
+
+class SoundConfig(BaseModel):
+    """A sound per severity while an unacknowledged alert is up (docs/alerts.md, "Sound")."""
+
+    model_config = _STRICT
+    enabled: bool = True  # false: mute
+    warning: str | None = None  # WAV file; default: the bundled resources/sounds/warning.wav
+    critical: str | None = None
+    repeat_s: float = Field(120.0, ge=0, le=86400)  # 0: once per alert
+    player: str | None = None  # command to play a WAV (e.g. "paplay"); default: found per platform
+
+
 class BoardConfig(BaseModel):
     model_config = _STRICT
     title: str = "Contact centre"
@@ -140,6 +168,8 @@ class BoardConfig(BaseModel):
     ticker: TickerConfig = TickerConfig()
     kiosk: KioskConfig = KioskConfig()
     display: DisplayConfig = DisplayConfig()
+    alerts: AlertsConfig = AlertsConfig()
+    sounds: SoundConfig = SoundConfig()
 
 
 def default_pages(queues: list[str] | None = None) -> list[PageConfig]:

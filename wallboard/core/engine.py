@@ -11,7 +11,8 @@
 from __future__ import annotations
 
 from collections import Counter, deque
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 from wallboard.core import protocol as p
@@ -60,6 +61,8 @@ class Agent:
     state: str
     reason: str | None
     since_ms: int
+    # The per-queue state counters this agent contributes to (derived from queues; not snapshotted).
+    counters: list[dict[str, int]] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -79,8 +82,8 @@ class MetricsEngine:
         self.active: dict[str, ActiveCall] = {}  # answered calls not yet fully handled
         self._wrapping: dict[str, str] = {}  # agent_id -> call_id ended, awaiting end of wrap-up
         self.agents: dict[str, Agent] = {}
-        self._state_counts: Counter[str] = Counter()
-        self._queue_state_counts: dict[str, Counter[str]] = {}
+        self._state_counts: dict[str, int] = dict.fromkeys(p.AGENT_STATES, 0)
+        self._queue_state_counts: dict[str, dict[str, int]] = {}
         self._occ = OccupancyIntegral()
         self._occ_day_base: tuple[int, int] = (0, 0)
         self._today: dict[str, Tally] = {}
@@ -104,24 +107,26 @@ class MetricsEngine:
 
     # ------------------------------------------------------------------ applying events
     def apply(self, event: p.Event) -> None:
-        t = to_ms(event.ts)
-        latest = self.latest_ms
-        if latest is None:
-            self._start_day(t)
-            self.latest_ms = t
-        elif t > latest:
-            if t >= self._next_reset_ms:
-                self._roll_day(t)
-            self.latest_ms = t
-        elif t < latest:
-            self.anomalies["out_of_order"] += 1
-        self._handlers[type(event)](event, t)
-        self.events_applied += 1
+        self.apply_many((event,))
 
-    def apply_many(self, events: list[p.Event]) -> None:
-        apply = self.apply
-        for e in events:
-            apply(e)
+    def apply_many(self, events: Iterable[p.Event]) -> None:
+        handlers = self._handlers
+        n = 0
+        for event in events:
+            t = int(event.ts * 1000.0 + 0.5)
+            latest = self.latest_ms
+            if latest is None:
+                self._start_day(t)
+                self.latest_ms = t
+            elif t > latest:
+                if t >= self._next_reset_ms:
+                    self._roll_day(t)
+                self.latest_ms = t
+            elif t < latest:
+                self.anomalies["out_of_order"] += 1
+            handlers[type(event)](event, t)
+            n += 1
+        self.events_applied += n
 
     def _start_day(self, t: int) -> None:
         self._day_start_ms = to_ms(self._clock.day_start(t / 1000))
@@ -157,7 +162,7 @@ class MetricsEngine:
                 i -= 1
             out.insert(i, item)
         while out and out[0][0] <= cutoff:
-            t0, q0, k0, d0 = out.popleft()
+            _, q0, k0, d0 = out.popleft()
             self._rolling[q0].add(k0, d0, -1)
 
     def _duration(self, start: int, end: int) -> int:
@@ -292,43 +297,55 @@ class MetricsEngine:
 
     def _on_agent_state(self, e: p.AgentState, t: int) -> None:
         agent = self.agents.get(e.agent_id)
-        new_queues = tuple(e.queues) if e.queues is not None else None
+        state = e.state
         if agent is None:
-            agent = Agent(e.agent_id, e.name, e.team, new_queues or (), e.state, e.reason, t)
+            agent = Agent(e.agent_id, e.name, e.team, tuple(e.queues or ()), state, e.reason, t)
             self.agents[e.agent_id] = agent
+            self._bind_queues(agent)
             self._count_agent(agent, +1)
-            self._occ.change(t, int(e.state in BUSY_STATES), int(e.state in AVAILABLE_STATES))
+            self._occ.change(t, int(state in BUSY_STATES), int(state in AVAILABLE_STATES))
         else:
             if e.name is not None:
                 agent.name = e.name
             if e.team is not None:
                 agent.team = e.team
-            changed = e.state != agent.state or e.reason != agent.reason
-            if changed or (new_queues is not None and new_queues != agent.queues):
+            old_state = agent.state
+            changed = state != old_state or e.reason != agent.reason
+            new_queues = tuple(e.queues) if e.queues is not None else None
+            requeued = new_queues is not None and new_queues != agent.queues
+            if changed or requeued:
                 self._count_agent(agent, -1)
-                old_state = agent.state
-                if new_queues is not None:
-                    agent.queues = new_queues
-                agent.state, agent.reason = e.state, e.reason
+                if requeued:
+                    agent.queues = new_queues  # type: ignore[assignment]
+                    self._bind_queues(agent)
+                agent.state, agent.reason = state, e.reason
                 self._count_agent(agent, +1)
-                d_busy = int(e.state in BUSY_STATES) - int(old_state in BUSY_STATES)
-                d_avail = int(e.state in AVAILABLE_STATES) - int(old_state in AVAILABLE_STATES)
-                if d_busy or d_avail:
-                    self._occ.change(t, d_busy, d_avail)
+                if state != old_state:
+                    d_busy = (state in BUSY_STATES) - (old_state in BUSY_STATES)
+                    d_avail = (state in AVAILABLE_STATES) - (old_state in AVAILABLE_STATES)
+                    if d_busy or d_avail:
+                        self._occ.change(t, d_busy, d_avail)
             if changed:
                 agent.since_ms = t
-        if e.state != "wrap_up" and e.agent_id in self._wrapping:
+        if state != "wrap_up" and e.agent_id in self._wrapping:
             self._complete(e.agent_id, t)
         self._occ.prune(self.latest_ms - self._window_ms)  # type: ignore[operator]
 
-    def _count_agent(self, agent: Agent, sign: int) -> None:
-        self._state_counts[agent.state] += sign
+    def _bind_queues(self, agent: Agent) -> None:
+        counters = []
         for q in agent.queues:
             self._touch_queue(q)
             qc = self._queue_state_counts.get(q)
             if qc is None:
-                qc = self._queue_state_counts[q] = Counter()
-            qc[agent.state] += sign
+                qc = self._queue_state_counts[q] = dict.fromkeys(p.AGENT_STATES, 0)
+            counters.append(qc)
+        agent.counters = counters
+
+    def _count_agent(self, agent: Agent, sign: int) -> None:
+        state = agent.state
+        self._state_counts[state] += sign
+        for qc in agent.counters:
+            qc[state] += sign
 
     def _on_queue_info(self, e: p.QueueInfo, t: int) -> None:
         self._touch_queue(e.queue)
@@ -440,9 +457,8 @@ class MetricsEngine:
     def agent_figures(self, now_ms: int, agent_list: bool = False) -> dict[str, Any]:
         by_state = {s: self._state_counts.get(s, 0) for s in p.AGENT_STATES}
         # Every known queue, so the shape never depends on which agents once served it.
-        none: Counter[str] = Counter()
-        by_queue = {q: {s: self._queue_state_counts.get(q, none).get(s, 0) for s in p.AGENT_STATES}
-                    for q in self.queue_ids()}
+        zero = dict.fromkeys(p.AGENT_STATES, 0)
+        by_queue = {q: dict(self._queue_state_counts.get(q, zero)) for q in self.queue_ids()}
         busy_now, avail_now = self._occ.at(now_ms)
         if now_ms >= self._next_reset_ms:
             base = self._occ.at(to_ms(self._clock.day_start(now_ms / 1000)))
@@ -536,6 +552,7 @@ class MetricsEngine:
         for agent_id, name, team, queues, state, reason, since in snap["agents"]:
             agent = Agent(agent_id, name, team, tuple(queues), state, reason, since)
             eng.agents[agent_id] = agent
+            eng._bind_queues(agent)
             eng._count_agent(agent, +1)
         eng._occ.points = deque(tuple(x) for x in snap["occupancy"]["points"])  # type: ignore[misc]
         eng._occ_day_base = tuple(snap["occupancy"]["day_base"])  # type: ignore[assignment]

@@ -209,28 +209,26 @@ def parse_batch(objs: Iterable[object]) -> ParsedBatch:
 def parse_lines(lines: Iterable[bytes | str], first_line: int = 1) -> ParsedBatch:
     """Parse JSON Lines. Blank lines are skipped; line numbers are 1-based.
 
-    The fast path validates a whole chunk as one JSON array (one call into pydantic-core);
-    on any error it falls back to line-by-line so that each rejection names its line.
+    The fast path validates a whole chunk as one JSON array (one call into pydantic-core; line ends are
+    JSON whitespace, so lines are joined as they are); on any error it falls back to line-by-line so that
+    each rejection names its line.
     """
-    numbered: list[tuple[int, bytes]] = []
-    for n, line in enumerate(lines, first_line):
-        b = line.encode() if isinstance(line, str) else line
-        b = b.strip()
-        if b:
-            numbered.append((n, b))
-    if not numbered:
+    raw = [line.encode() if isinstance(line, str) else line for line in lines]
+    body = [b for b in raw if b and not b.isspace()]
+    if not body:
         return ParsedBatch([], [])
     try:
-        events = EVENT_LIST_ADAPTER.validate_json(b"[" + b",".join(b for _, b in numbered) + b"]")
+        events = EVENT_LIST_ADAPTER.validate_json(b"[" + b",".join(body) + b"]")
         # A line holding two comma-separated objects would parse here but not on its own.
-        if len(events) == len(numbered):
+        if len(events) == len(body):
             return ParsedBatch(events, [])
     except ValidationError:
         pass
     out = ParsedBatch([], [])
-    for n, b in numbered:
-        parsed = parse_event(b, n)
-        (out.rejected if isinstance(parsed, Rejected) else out.events).append(parsed)
+    for n, b in enumerate(raw, first_line):
+        if b and not b.isspace():
+            parsed = parse_event(b, n)
+            (out.rejected if isinstance(parsed, Rejected) else out.events).append(parsed)
     return out
 
 
