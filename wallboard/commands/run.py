@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -14,8 +13,8 @@ ENV_CONFIG = "WALLBOARD_CONFIG"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", default=None,
-                        help=f"board config (TOML); default ${ENV_CONFIG}, else the user's config "
-                             "directory's wallboard/board.toml, else built-in defaults")
+                        help=f"board config (TOML); default ${ENV_CONFIG}, else wallboard.toml in the "
+                             "user's, then the site's config directory, else built-in defaults")
     parser.add_argument("--url", default=None, help="feed URL (overrides the config's feed.url)")
     parser.add_argument("--kiosk", action="store_true",
                         help="full screen wall display (no cursor, no chrome)")
@@ -25,25 +24,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def default_config_path() -> Path | None:
-    env = os.environ.get(ENV_CONFIG)
-    if env:
-        return Path(env)
-    from platformdirs import user_config_path
-    p = user_config_path("wallboard") / "board.toml"
-    return p if p.exists() else None
+    from wallboard.config_loader import find_config
+    return find_config(None)
 
 
 def load_config(path: str | None):  # -> BoardConfig
-    """Read and validate a board config; raises OSError / BoardConfigError with a readable message."""
-    from wallboard.core.board_config import BoardConfig, parse_board_config
-    p = Path(path) if path else default_config_path()
-    if p is None:
-        return BoardConfig()
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise OSError(f"cannot read config {p}: {exc.strerror or exc}") from exc
-    return parse_board_config(text, str(p))
+    """Read and validate the board config (search order: docs/configuration.md); raises ConfigError
+    (a ValueError) naming the file, line and field."""
+    from wallboard.config_loader import load_config as load
+    return load(path).config
 
 
 def run(args: argparse.Namespace) -> int:
