@@ -121,11 +121,13 @@ def test_each_queue_and_goal_defaults():
     state = new_state([sl, wait])
     f = {"total": {"today": {}, "rolling": {}}, "queues": {
         "sales": {"name": "Sales", "today": {"longest_wait_s": 25.0, "sl_threshold_s": 20,
-                                              "sl_target_pct": 80, "service_level_pct": 85.0}},
+                                              "sl_target_pct": 80, "service_level_pct": 85.0,
+                                              "offered": 40}},
         "support": {"name": "Support", "today": {"longest_wait_s": 65.0, "sl_threshold_s": 60,
-                                                  "sl_target_pct": 70, "service_level_pct": 55.0}},
+                                                  "sl_target_pct": 70, "service_level_pct": 55.0,
+                                                  "offered": 40}},
     }}
-    seen = [(tr.queue, tr.rule, tr.level) for t in (0, 10, 60) for tr in evaluate(f, state, t)]
+    seen = [(tr.queue, tr.rule, tr.level) for t in (0, 15, 60) for tr in evaluate(f, state, t)]
     assert seen == [("sales", "Longest wait over goal", "warning"),
                     ("support", "Longest wait over goal", "warning"),
                     ("support", "Service level under goal", "critical")]
@@ -133,6 +135,9 @@ def test_each_queue_and_goal_defaults():
     assert state.level_of("longest_wait_s", "sales", "rolling") == "warning"  # instant figure: any window
     assert state.level_of("service_level_pct", "sales", "today") == "ok"
     assert state.level_of("service_level_pct", "sales", "rolling") is None
+    # Too few calls for a service level: the rule waits (no alert on 2 of 3 calls).
+    f["queues"]["sales"]["today"].update(offered=5, service_level_pct=40.0)
+    assert [tr for t in (100, 200, 300) for tr in evaluate(f, state, t) if tr.queue == "sales"] == []
 
 
 def test_goal_levels_and_mixed_goals():

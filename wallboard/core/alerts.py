@@ -85,6 +85,8 @@ class AlertRule(BaseModel):
     raise_after_s: float = Field(30.0, ge=0, le=86400)
     clear_after_s: float = Field(10.0, ge=0, le=86400)
     escalate_after_s: float | None = Field(None, gt=0, le=86400)
+    # The rule waits for this many offered calls in its window: 2 of 3 calls is not a service level.
+    min_offered: int = Field(0, ge=0, le=100000)
     sound: bool = True
 
     @field_validator("warning", "critical", "clear")
@@ -119,16 +121,18 @@ class AlertRule(BaseModel):
 def goal_rules() -> list[AlertRule]:
     """The rules a site gets without writing any: from each queue's service-level goal.
 
-    Service level (today) under the target: warning; 10 points under: critical; clears 2 points above
-    the target. Longest wait over the threshold T: warning; over 2T: critical; clears under T.
+    Service level (today, once 20 calls were offered) under the target: warning; 10 points under:
+    critical; clears 2 points above the target. Longest wait over the threshold T for 15 s: warning; over
+    2T: critical; clears when it has stayed at or under T/2 for a minute (a queue that empties between
+    two slow answers does not page twice).
     """
     return [
         AlertRule(name="Service level under goal", figure="service_level_pct", direction="below",
-                  warning="goal", critical="goal-10", clear="goal+2", raise_after_s=60, clear_after_s=30,
-                  escalate_after_s=1800),
+                  warning="goal", critical="goal-10", clear="goal+2", raise_after_s=60, clear_after_s=60,
+                  escalate_after_s=1800, min_offered=20),
         AlertRule(name="Longest wait over goal", figure="longest_wait_s", direction="above",
-                  warning="goal+1", critical="goal*2", clear="goal", raise_after_s=10, clear_after_s=10,
-                  escalate_after_s=600),
+                  warning="goal", critical="goal*2", clear="goal*0.5", raise_after_s=15, clear_after_s=60,
+                  escalate_after_s=900),
     ]
 
 
@@ -269,7 +273,9 @@ def _scopes(rule: AlertRule, figures: dict[str, Any]) -> list[tuple[str, dict[st
 def _value(rule: AlertRule, fig: dict[str, Any] | None, figures: dict[str, Any]) -> float | None:
     if rule.figure == "occupancy_pct":
         return figures.get("agents", {}).get("occupancy_pct", {}).get(rule.window)
-    return None if fig is None else fig.get(rule.figure)
+    if fig is None or (rule.min_offered and (fig.get("offered") or 0) < rule.min_offered):
+        return None
+    return fig.get(rule.figure)
 
 
 def _beyond(rule: AlertRule, value: float, limit: float | None) -> bool:
