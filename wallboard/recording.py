@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import gzip
 import io
+import zlib
 from collections.abc import Iterable, Iterator
 from itertools import islice
 from pathlib import Path
 from typing import IO
 
-from wallboard.core.protocol import Event, ParsedBatch, dump_event, parse_lines
+from wallboard.core.protocol import Event, ParsedBatch, Rejected, dump_event, parse_lines
 
 CHUNK_LINES = 5000
 
@@ -21,16 +22,31 @@ def _open_read(path: Path) -> IO[bytes]:
 
 
 def read_chunks(path: str | Path, chunk_lines: int = CHUNK_LINES) -> Iterator[ParsedBatch]:
-    """Parse a recording in chunks; rejected lines carry their 1-based line numbers."""
+    """Parse a recording in chunks; rejected lines carry their 1-based line numbers.
+
+    A damaged .gz (cut short by a killed writer or a full disk, or corrupt) gives every line before the
+    damage, then one ``Rejected`` saying where reading stopped, instead of an exception that would also lose
+    the lines already decompressed.
+    """
     path = Path(path)
     with _open_read(path) as fh:
         first = 1
         while True:
-            buf = list(islice(fh, chunk_lines))
-            if not buf:
+            buf: list[bytes] = []
+            damage = None
+            try:
+                buf.extend(islice(fh, chunk_lines))  # extend keeps the lines read before an error
+            except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+                damage = f"recording damaged, reading stopped: {exc}"
+            if not buf and damage is None:
                 return
-            yield parse_lines(buf, first)
+            batch = parse_lines(buf, first)
             first += len(buf)
+            if damage is not None:
+                batch.rejected.append(Rejected(first, "invalid", damage))
+                yield batch
+                return
+            yield batch
 
 
 def read_events(path: str | Path) -> Iterator[Event]:

@@ -27,8 +27,10 @@ BroadcastLevel = Literal["info", "warning", "critical"]
 
 # Identifiers: non-empty, bounded; numbers from a PBX are accepted and kept as text.
 Ident = Annotated[str, Field(min_length=1, max_length=200)]
-# Seconds since the Unix epoch (UTC). Finite and non-negative.
-Timestamp = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+# Seconds since the Unix epoch (UTC). Finite, non-negative and before 2100: a larger value (e.g. milliseconds
+# sent as seconds) is rejected here rather than crashing date arithmetic downstream (found by fuzzing).
+MAX_TS = 4_102_444_800.0  # 2100-01-01T00:00:00Z
+Timestamp = Annotated[float, Field(ge=0, le=MAX_TS, allow_inf_nan=False)]
 
 
 # Pydantic dataclasses with slots validate ~3x faster than BaseModel (benchmarks/engine.py) and keep

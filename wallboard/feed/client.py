@@ -267,7 +267,10 @@ class FeedClient:
             snap = dict(action.snapshot.engine)
             snap["metrics_config"] = action.snapshot.metrics_config
             self.counters.snapshots += 1
-            self._deliver(self.sink.on_snapshot, snap, action.snapshot.seq)
+            if not self._deliver(self.sink.on_snapshot, snap, action.snapshot.seq):
+                # The sink holds no usable state: the batches that follow would build on nothing.
+                self.tracker.forget()
+                return _Outcome("reconnecting", "the snapshot could not be applied")
             self._fresh(action.snapshot.server_time, "snapshot")
         elif isinstance(action, fp.DeliverEvents):
             parsed = parse_batch(action.events)
@@ -296,12 +299,14 @@ class FeedClient:
             return _Outcome("incompatible", action.reason)
         return None
 
-    def _deliver(self, fn: Any, *args: Any) -> None:
+    def _deliver(self, fn: Any, *args: Any) -> bool:
         try:
             fn(*args)
         except Exception:  # a sink bug must not kill the feed
             self.counters.sink_errors += 1
             log.exception(kv("sink_error", method=getattr(fn, "__name__", "?")))
+            return False
+        return True
 
     def _fresh(self, server_time: float | None, why: str) -> None:
         """A frame proved the data current."""
