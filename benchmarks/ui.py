@@ -126,10 +126,10 @@ def child_main(url: str, out: str) -> int:
     orig_refresh = ctl.refresh
 
     def refresh() -> None:
-        agents_before = ctl._agent_view_at
-        orig_refresh()
+        agents_before = ctl.agent_views_built
+        orig_refresh()  # takes what the bridge queued (apply_events above) and builds the view
         shown_upto["figures"] = len(pending["figures"])
-        if ctl._agent_view_at != agents_before:  # the agent board view was rebuilt in this refresh
+        if ctl.agent_views_built != agents_before:  # the agent views were rebuilt in this refresh
             shown_upto["agents"] = len(pending["agents"])
 
     ctl.refresh = refresh  # type: ignore[method-assign]
