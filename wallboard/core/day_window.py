@@ -9,7 +9,23 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
-from zoneinfo import ZoneInfo
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AfterValidator
+
+
+def check_timezone(value: str) -> str:
+    """An IANA time zone name that this machine's tz database knows (e.g. Europe/London)."""
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {value!r}") from exc
+    return value
+
+
+# A validated time zone name, for every config model that names one.
+TimeZoneName = Annotated[str, AfterValidator(check_timezone)]
 
 
 class DayClock:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 from typing import Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from wallboard.core.day_window import TimeZoneName
 
 SLFormula = Literal["answered_of_offered", "answered_of_answered", "abandons_ignored", "abandons_positive"]
 SL_FORMULAS: tuple[str, ...] = (
@@ -41,17 +42,9 @@ class MetricsConfig(BaseModel):
     use_feed_goals: bool = True
     short_abandon_s: int = Field(5, ge=0, le=3600)
     rolling_minutes: int = Field(30, ge=1, le=24 * 60)
-    timezone: str = "UTC"
+    timezone: TimeZoneName = "UTC"
     reset_time: str = "00:00"
 
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r}") from exc
-        return value
 
     @field_validator("reset_time")
     @classmethod

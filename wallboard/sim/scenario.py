@@ -10,10 +10,10 @@ import re
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from wallboard.core.day_window import TimeZoneName
 from wallboard.sim.distributions import DISTRIBUTION_KINDS, Distribution, Fixed
 
 Ident = Annotated[str, Field(min_length=1, max_length=200)]
@@ -159,21 +159,13 @@ class BroadcastSpec(_Model):
 class Scenario(_Model):
     name: Ident = "scenario"
     description: str = ""
-    timezone: str = "UTC"
+    timezone: TimeZoneName = "UTC"
     profiles: dict[str, list[Multiplier]] = Field(default_factory=dict)
     queues: Annotated[list[QueueSpec], Field(min_length=1)]
     teams: Annotated[list[TeamSpec], Field(min_length=1)]
     incidents: list[Incident] = Field(default_factory=list)
     broadcasts: list[BroadcastSpec] = Field(default_factory=list)
 
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r}") from exc
-        return value
 
     @property
     def agent_count(self) -> int:
