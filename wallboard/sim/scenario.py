@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from wallboard.core.day_window import TimeZoneName
+from wallboard.paths import resource_path
 from wallboard.sim.distributions import DISTRIBUTION_KINDS, Distribution, Fixed
 
 Ident = Annotated[str, Field(min_length=1, max_length=200)]
@@ -178,8 +179,8 @@ class Scenario(_Model):
 
 
 def shipped_scenarios_dir() -> Path:
-    """Where the shipped scenarios live. The one place to change when they become package data."""
-    return Path(__file__).resolve().parent.parent.parent / "resources" / "scenarios"
+    """Where the shipped scenarios live (wallboard.paths: source tree, wheel data or PyInstaller bundle)."""
+    return resource_path("scenarios")
 
 
 def shipped_scenarios() -> list[str]:

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 
 from PySide6.QtGui import QColor, QFont, QFontDatabase
 
-FONT_DIR = Path(__file__).resolve().parents[2] / "resources" / "fonts" / "inter"
+from wallboard.paths import resource_path
+
+FONT_DIR = resource_path("fonts", "inter")
 FALLBACK_FAMILY = "DejaVu Sans"
 
 # Okabe & Ito (2008), "Color Universal Design".
