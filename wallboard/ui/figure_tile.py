@@ -3,8 +3,20 @@ a detail line (goal, rate), severity in words, an optional service-level bar and
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPaintEvent, QResizeEvent
+from dataclasses import fields
+
+from PySide6.QtCore import QPoint, QPointF, QRect, QRectF, Qt
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QFontMetricsF,
+    QPainter,
+    QPainterPath,
+    QPaintEvent,
+    QPixmap,
+    QRegion,
+    QResizeEvent,
+)
 from PySide6.QtWidgets import QWidget
 
 from wallboard.core.view_model import DASH, TileView
@@ -13,6 +25,10 @@ from wallboard.ui.theme import Theme, make_font
 from wallboard.ui.tile_frame import TileFrame, ref_height
 
 CAP_HEIGHT = 0.727  # Inter's cap/digit height as a fraction of the pixel size
+# View fields painted in their own areas (figure, detail line, bar) or by the sparkline widget. A change to
+# any other field (title, severity, staleness, ...) repaints the whole tile; the stale overlay draws stale_text.
+FIGURE_FIELDS = ("value", "unit", "trend", "trend_good")
+PARTIAL_FIELDS = frozenset((*FIGURE_FIELDS, "detail", "bar", "bar_goal", "spark", "spark_version", "stale_text"))
 
 
 class FigureTileWidget(TileFrame):
@@ -20,8 +36,13 @@ class FigureTileWidget(TileFrame):
         super().__init__(parent)
         self.spark: Sparkline | None = Sparkline(self) if sparkline else None
         self.view: TileView | None = None
+        # The panel, title, badge and severity marks, rendered once per look: a repaint of the figure
+        # alone blits its part of this instead of filling and re-shaping the whole tile.
+        self._panel: tuple[tuple, QPixmap] | None = None
+        self._areas_cache: tuple[tuple, tuple[QRectF, QRectF | None, QRectF | None, QRectF]] | None = None
 
     def set_theme(self, t: Theme) -> None:
+        self._panel = None
         super().set_theme(t)
         if self.spark is not None:
             self.spark.set_background(t.tile)
@@ -33,10 +54,34 @@ class FigureTileWidget(TileFrame):
             self.spark.set_ring(new.spark, new.spark_version)
             if old is None or getattr(old, "stale", None) != new.stale:
                 self.spark.set_color(self.theme.text_dim if new.stale else self.theme.spark)
-        self.update()
+        self._update_changed(old, new)
+
+    def _update_changed(self, old: object | None, new: TileView) -> None:
+        """Repaint only the parts whose content changed: the figure, the detail line, the bar."""
+        if (not isinstance(old, TileView) or _panel_key(old) != _panel_key(new)
+                or (old.bar_goal is None) != (new.bar_goal is None)):  # the layout changes with the bar
+            self.update()
+            return
+        fig, bar, _spark, detail = self._areas()
+        dirty = QRegion()
+        if any(getattr(old, f) != getattr(new, f) for f in FIGURE_FIELDS):
+            dirty += fig.toAlignedRect()
+        if old.detail != new.detail:
+            dirty += detail.toAlignedRect()
+        if bar is not None and (old.bar, old.bar_goal) != (new.bar, new.bar_goal):
+            dirty += _bar_bounds(bar)
+        if not dirty.isEmpty():
+            self.update(dirty)
 
     def _areas(self) -> tuple[QRectF, QRectF | None, QRectF | None, QRectF]:
         """(figure, bar, sparkline, detail) rects inside the content rect."""
+        key = (self.width(), self.height(), ref_height(self),
+               self.view is not None and self.view.bar_goal is not None)
+        if self._areas_cache is None or self._areas_cache[0] != key:
+            self._areas_cache = (key, self._compute_areas())
+        return self._areas_cache[1]
+
+    def _compute_areas(self) -> tuple[QRectF, QRectF | None, QRectF | None, QRectF]:
         r = QRectF(self.rect())
         pad = self.pad()
         top = pad * 0.8 + make_font_height(self.title_px()) + pad * 0.4
@@ -62,6 +107,7 @@ class FigureTileWidget(TileFrame):
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
+        self._panel = None
         self._place_spark()
 
     def _place_spark(self) -> None:
@@ -79,25 +125,44 @@ class FigureTileWidget(TileFrame):
             self.paint_panel(p, "")
             p.end()
             return
+        p.drawPixmap(QPoint(0, 0), self._panel_pixmap(v))
+        clip = event.rect()  # the painter is clipped to the dirty region: skip the parts outside it
+        fig, bar, _spark, detail = self._areas()
+        if clip.intersects(fig.toAlignedRect()):
+            value_color = t.severity_color(v.severity) if v.severity in ("warn", "alarm") else t.text
+            if v.stale:
+                value_color = t.text_dim
+            self._paint_value(p, fig, v, value_color)
+        if clip.intersects(detail.toAlignedRect()):
+            p.setFont(make_font(self.detail_px()))
+            p.setPen(t.text_dim)
+            fm = p.fontMetrics()
+            p.drawText(detail, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                       fm.elidedText(v.detail, Qt.TextElideMode.ElideRight, int(detail.width())))
+        if bar is not None and clip.intersects(_bar_bounds(bar)):
+            self._paint_bar(p, bar, v)
+        p.end()
+
+    def _panel_pixmap(self, v: TileView) -> QPixmap:
+        t = self.theme
+        dpr = self.devicePixelRatioF()
+        key = (self.width(), self.height(), dpr, ref_height(self), t.name, _panel_key(v))
+        if self._panel is not None and self._panel[0] == key:
+            return self._panel[1]
+        pm = QPixmap(round(self.width() * dpr), round(self.height() * dpr))
+        pm.setDevicePixelRatio(dpr)
+        pm.fill(t.background)
+        p = QPainter(pm)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
         badge = v.severity_text.upper() if v.severity in ("warn", "alarm") else ""
         self.paint_panel(p, v.title, badge, t.severity_color(v.severity))
         if v.severity in ("warn", "alarm"):  # a severity stripe along the left edge
             w = max(3.0, ref_height(self) * 0.004)
             p.fillRect(QRectF(0, ref_height(self) * 0.006, w, self.height() - ref_height(self) * 0.012),
                        t.severity_color(v.severity))
-        fig, bar, _spark, detail = self._areas()
-        value_color = t.severity_color(v.severity) if v.severity in ("warn", "alarm") else t.text
-        if v.stale:
-            value_color = t.text_dim
-        self._paint_value(p, fig, v, value_color)
-        p.setFont(make_font(self.detail_px()))
-        p.setPen(t.text_dim)
-        fm = p.fontMetrics()
-        p.drawText(detail, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-                   fm.elidedText(v.detail, Qt.TextElideMode.ElideRight, int(detail.width())))
-        if bar is not None:
-            self._paint_bar(p, bar, v)
         p.end()
+        self._panel = (key, pm)
+        return pm
 
     def _paint_value(self, p: QPainter, area: QRectF, v: TileView, color: QColor) -> None:
         if area.height() <= 4 or area.width() <= 4:
@@ -193,3 +258,13 @@ class FigureTileWidget(TileFrame):
 
 def make_font_height(px: float) -> float:
     return QFontMetricsF(make_font(px, QFont.Weight.DemiBold, tabular=False)).height()
+
+
+def _panel_key(v: TileView) -> tuple:
+    """Everything in a view that the panel pixmap shows (all but the partial fields)."""
+    return tuple(getattr(v, f.name) for f in fields(v) if f.name not in PARTIAL_FIELDS)
+
+
+def _bar_bounds(bar: QRectF) -> QRect:
+    """The bar with room for its goal marker (taller than the bar) and anti-aliased edges."""
+    return bar.adjusted(-4, -bar.height() - 2, 4, bar.height() + 2).toAlignedRect()
