@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import re
 import sys
 import threading
+from datetime import date, datetime, time
+from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 NAME = "demo"
 HELP = "run the board against the built-in simulator (nothing else to start)"
@@ -23,6 +27,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", default=None, help="board config (pages, theme); its feed is ignored")
     parser.add_argument("--speed", type=float, default=1.0, help="simulated seconds per real second")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--start", default=None, metavar="HH:MM|incident",
+                        help="start the simulation at this local time today (the scenario's time zone), "
+                             "or 'incident': 2 minutes before the scenario's first incident (default: now)")
     parser.add_argument("--port", type=int, default=0, help="loopback port of the embedded feed (0: any)")
     parser.add_argument("--quit-after", type=float, default=None, help=argparse.SUPPRESS)  # tests
 
@@ -78,6 +85,24 @@ class EmbeddedFeed:
         self._thread.join(10)
 
 
+def sim_start(scenario: str, hh_mm: str, today: date | None = None) -> float:
+    """Epoch seconds of HH:MM today (or ``today``) in the scenario's time zone; "incident": two minutes
+    before the scenario's first incident."""
+    from wallboard.sim import load_scenario
+    scen = load_scenario(scenario)
+    lead = 0
+    if hh_mm.strip() == "incident":
+        if not scen.incidents:
+            raise ValueError(f"scenario {scenario!r} has no incidents")
+        hh_mm, lead = scen.incidents[0].at, 120
+    m = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", hh_mm.strip())
+    if not m:
+        raise ValueError(f"--start must be HH:MM (24 h) or incident, got {hh_mm!r}")
+    zone = ZoneInfo(scen.timezone)
+    day = today or datetime.now(zone).date()
+    return datetime.combine(day, time(int(m.group(1)), int(m.group(2))), zone).timestamp() - lead
+
+
 def run(args: argparse.Namespace) -> int:
     from wallboard.ui.display import display_problem
     problem = display_problem("demo")
@@ -93,8 +118,9 @@ def run(args: argparse.Namespace) -> int:
         return 2
     scenario = pick_scenario(args.scenario)
     try:
-        source = SimSource(scenario, speed=args.speed, seed=args.seed)
-    except SourceError as exc:
+        start = sim_start(scenario, args.start) if args.start else None
+        source = SimSource(scenario, speed=args.speed, seed=args.seed, start=start)
+    except (SourceError, ValueError, OSError, KeyError) as exc:
         print(f"wallboard demo: {exc}", file=sys.stderr)
         return 2
     if "metrics" not in config.model_fields_set:  # figures reset at midnight where the centre is
@@ -106,6 +132,7 @@ def run(args: argparse.Namespace) -> int:
     from wallboard.ui.app import run_board
     try:
         return run_board(config, url, kiosk=args.kiosk, screen=args.screen, theme_name=args.theme,
-                         quit_after_s=args.quit_after)
+                         quit_after_s=args.quit_after,
+                         config_path=Path(args.config) if args.config else None)
     finally:
         feed.stop()

@@ -41,11 +41,18 @@ def run(args: argparse.Namespace) -> int:
     if problem:
         print(problem, file=sys.stderr)
         return 2
+    from wallboard.config_loader import load_config as load
+    from wallboard.config_loader import resolve_token, ssl_context
     try:
-        config = load_config(args.config)
+        loaded = load(args.config)
+        base = loaded.path.parent if loaded.path else None
+        token, tls = resolve_token(loaded.config, base), ssl_context(loaded.config, base)
     except (OSError, ValueError) as exc:
         print(f"wallboard run: {exc}", file=sys.stderr)
         return 2
+    config = loaded.config
     from wallboard.ui.app import run_board
-    return run_board(config, args.url or config.feed.url, token=config.feed.token, kiosk=args.kiosk,
-                     screen=args.screen, theme_name=args.theme, quit_after_s=args.quit_after)
+    # The config file is watched: valid changes apply live (wallboard.ui.live_config).
+    return run_board(config, args.url or config.feed.url, token=token, kiosk=args.kiosk,
+                     screen=args.screen, theme_name=args.theme, quit_after_s=args.quit_after,
+                     config_path=loaded.path, config_text=loaded.text or None, ssl_context=tls)

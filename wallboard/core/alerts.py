@@ -221,7 +221,13 @@ class AlertState:
 
     def level_of(self, figure: str, queue: str, window: str) -> str | None:
         """The worst raised level of the alerts on this figure/scope/window; None if no rule covers it."""
+        found = self.alert_of(figure, queue, window)
+        return None if found is None else found[0]
+
+    def alert_of(self, figure: str, queue: str, window: str) -> tuple[str, bool] | None:
+        """(worst level, whether every alert at that level is acknowledged) for a tile; None: no rule."""
         best: str | None = None
+        acked = True
         for key, t in self.tracks.items():
             rule = self.rules[key[0]]
             if key[1] != queue or rule.figure != figure:
@@ -229,8 +235,10 @@ class AlertState:
             if figure not in INSTANT_FIGURES and rule.window != window:
                 continue
             if best is None or LEVEL_RANK[t.level] > LEVEL_RANK[best]:
-                best = t.level
-        return best
+                best, acked = t.level, t.acknowledged
+            elif t.level == best:
+                acked = acked and t.acknowledged
+        return None if best is None else (best, acked)
 
 
 def _fmt(figure: str, value: float | None) -> str:

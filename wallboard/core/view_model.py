@@ -8,7 +8,7 @@ data age) lives here or in the engine, so it is tested without Qt.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import islice
@@ -230,6 +230,7 @@ class TileView:
     bar_goal: float | None = None  # service level: 0..1 goal marker
     spark: SparkRing | None = field(default=None, compare=False)
     spark_version: int = 0
+    flash_on: bool = False  # an unacknowledged alert with [alerts] flash: this tick is the bright phase
 
 
 @dataclass(frozen=True, slots=True)
@@ -322,6 +323,13 @@ def default_thresholds(kind: str, fig: dict[str, Any]) -> Thresholds | None:
     return None
 
 
+# Alert rules (wallboard.core.alerts) by tile: the figure each tile kind shows, and the level names.
+KIND_FIGURE: dict[str, str] = {
+    "waiting": "waiting", "longest_wait": "longest_wait_s", "asa": "asa_s", "aht": "aht_s",
+    "service_level": "service_level_pct", "abandoned": "abandon_rate_pct", "occupancy": "occupancy_pct",
+}
+ALERT_SEVERITY: dict[str, str] = {"ok": "ok", "warning": "warn", "critical": "alarm"}
+
 _SEVERITY_TEXT = {
     ("service_level", "warn"): "below goal", ("service_level", "alarm"): "well below goal",
     ("longest_wait", "warn"): "over goal", ("longest_wait", "alarm"): "over 2× goal",
@@ -352,7 +360,10 @@ def _trend(kind: str, ring: SparkRing | None, value: float | None) -> str | None
 
 def figure_tile_view(tile: FigureTile, fig: dict[str, Any] | None, queue_name: str | None,
                      occupancy: float | None, sl_formula_text: str, rolling_minutes: int,
-                     feed: FeedView, ring: SparkRing | None) -> TileView:
+                     feed: FeedView, ring: SparkRing | None,
+                     alert: tuple[str, bool] | None = None, flash_on: bool = False) -> TileView:
+    """``alert``: (level, acknowledged) of the alert rules covering this tile (wallboard.core.alerts); when
+    given, it sets the tile's severity, so the colour follows the rules' hold times and hysteresis."""
     title = tile_title(tile, queue_name, rolling_minutes)
     if fig is None:
         return TileView(tile.kind, title, DASH, "", "no such queue in the feed yet", "none", "", None, None,
@@ -401,11 +412,16 @@ def figure_tile_view(tile: FigureTile, fig: dict[str, Any] | None, queue_name: s
     sev = _severity(value, th, lower_is_worse)
     if kind == "longest_wait" and not fig.get("waiting"):
         sev = "ok" if th else "none"
+    flash = False
+    if alert is not None:
+        sev = ALERT_SEVERITY[alert[0]]
+        flash = flash_on and sev != "ok" and not alert[1]
     sev_text = _SEVERITY_TEXT.get((kind, sev), {"warn": "warning", "alarm": "alarm"}.get(sev, ""))
     return TileView(
         kind, title, text, unit, detail, sev, sev_text, _trend(kind, ring, value), UP_IS_GOOD[kind],
         feed.stale, feed.banner, bar, bar_goal,
         ring if tile.sparkline else None, ring.version if ring is not None and tile.sparkline else 0,
+        flash,
     )
 
 
@@ -595,6 +611,10 @@ class BoardViewModel:
         self._orders: dict[tuple[int, int], AgentOrder] = {}
         self._agent_rows: dict[str, dict[str, Any]] = {}
         self._zone = ZoneInfo(config.metrics.timezone)
+        self.alerts: Any = None  # wallboard.core.alerts.AlertState: tile severities follow its alerts
+        # Called with (figures, now) at the start of every build, before tiles read the alerts: the
+        # alert rules see exactly the figures the board shows (wallboard.ui.alert_center).
+        self.on_figures: Callable[[dict[str, Any], float], None] | None = None
         for p in config.pages:
             for t in p.tiles:
                 if isinstance(t, FigureTile):
@@ -662,6 +682,8 @@ class BoardViewModel:
         they are unless the feed's staleness changed (the caller throttles them; figures stay prompt).
         """
         cfg = self.config
+        if self.on_figures is not None:
+            self.on_figures(figures, now)
         feed = feed_view(link, now, cfg.feed.stale_after_s)
         idx = self.current_page(now) if page is None else page % len(cfg.pages)
         pc = cfg.pages[idx]
@@ -678,8 +700,12 @@ class BoardViewModel:
                     ring = self.rings[key] = SparkRing()
                 fig = self._window_fig(figures, queue, t.window)
                 occ = figures.get("agents", {}).get("occupancy_pct", {}).get(t.window)
+                alert = None
+                if self.alerts is not None:
+                    alert = self.alerts.alert_of(KIND_FIGURE[t.kind], queue or "all", t.window)
                 views.append(figure_tile_view(t, fig, qname, occ, figures.get("sl_formula_text", ""),
-                                              rolling, feed, ring))
+                                              rolling, feed, ring, alert,
+                                              cfg.alerts.flash and int(now) % 2 == 0))
             else:
                 kept = (keep_agent_views or {}).get(ti)
                 if kept is not None and kept.stale == feed.stale and kept.stale_text == feed.banner:

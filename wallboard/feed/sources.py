@@ -134,9 +134,10 @@ def _relap(event: p.Event, shift: float, lap: int) -> p.Event:
 
 
 class SimSource:
-    """The live simulator, started at the current wall time; its clock runs at ``speed`` × real time."""
+    """The live simulator, started at the current wall time (or ``start``, epoch seconds: e.g. just before
+    a scenario's incident); its clock runs at ``speed`` × real time from there."""
 
-    def __init__(self, scenario: str, *, speed: float = 1.0, seed: int = 1) -> None:
+    def __init__(self, scenario: str, *, speed: float = 1.0, seed: int = 1, start: float | None = None) -> None:
         try:
             from wallboard.sim import Simulator, load_scenario
         except ImportError as exc:  # the simulator package is not there
@@ -146,7 +147,7 @@ class SimSource:
             scen = load_scenario(scenario)
         except (OSError, ValueError, KeyError) as exc:  # ScenarioError is a ValueError
             raise SourceError(f"cannot load scenario {scenario!r}: {exc}") from exc
-        self._start = time.time()
+        self._start = time.time() if start is None else start
         self._m0 = time.monotonic()
         self._sim = Simulator(scen, seed=seed, start=self._start)
         self.description = f"sim:{scenario}"

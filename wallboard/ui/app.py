@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import logging
 import signal
+import ssl
 import sys
+from pathlib import Path
 
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
 from wallboard.core.board_config import BoardConfig
 from wallboard.feed.client import FeedClient
+from wallboard.ui.alert_history import default_history_path
 from wallboard.ui.bridge import FeedBridge
 from wallboard.ui.kiosk import (
     BurnInDrift,
@@ -19,6 +22,7 @@ from wallboard.ui.kiosk import (
     enter_kiosk,
     pick_screen,
 )
+from wallboard.ui.live_config import LiveConfig
 from wallboard.ui.window import BoardWindow
 
 log = logging.getLogger("wallboard.ui.app")
@@ -26,13 +30,16 @@ log = logging.getLogger("wallboard.ui.app")
 
 def run_board(config: BoardConfig, url: str, *, token: str | None = None, kiosk: bool = False,
               screen: str | None = None, theme_name: str | None = None,
-              quit_after_s: float | None = None) -> int:
+              quit_after_s: float | None = None, config_path: Path | None = None,
+              config_text: str | None = None, ssl_context: ssl.SSLContext | None = None) -> int:
+    """``config_path``: the file the config came from; it is watched and changes apply live."""
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("wallboard")
-    window = BoardWindow(config, theme_name=theme_name, kiosk=kiosk)
+    window = BoardWindow(config, theme_name=theme_name, kiosk=kiosk,
+                         alert_history=default_history_path())
     bridge = FeedBridge()
     window.controller.attach(bridge)
-    client = FeedClient(url, bridge, token=token)
+    client = FeedClient(url, bridge, token=token, ssl_context=ssl_context)
     inhibitor = ScreenSaverInhibitor()
     if kiosk:
         try:
@@ -46,6 +53,7 @@ def run_board(config: BoardConfig, url: str, *, token: str | None = None, kiosk:
             inhibitor.inhibit()
     else:
         window.show()
+    live = LiveConfig(window, config_path, config_text) if config_path is not None else None
     # Ctrl+C in the terminal: let Python see the signal now and then, then quit cleanly.
     signal.signal(signal.SIGINT, lambda *_: app.quit())
     poll = QTimer()
@@ -61,3 +69,5 @@ def run_board(config: BoardConfig, url: str, *, token: str | None = None, kiosk:
         client.stop()
         inhibitor.release()
         window.controller.stop()
+        window.alerts.sound.close()
+        del live

@@ -20,6 +20,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QWidget
 
 from wallboard.core.view_model import DASH, TileView
+from wallboard.ui.alert_badge import ICON_ROOM, paint_badge_icon, paint_flash
 from wallboard.ui.sparkline import Sparkline
 from wallboard.ui.theme import Theme, make_font
 from wallboard.ui.tile_frame import TileFrame, ref_height
@@ -154,8 +155,12 @@ class FigureTileWidget(TileFrame):
         pm.fill(t.background)
         p = QPainter(pm)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
-        badge = v.severity_text.upper() if v.severity in ("warn", "alarm") else ""
+        badge = ICON_ROOM + v.severity_text.upper() if v.severity in ("warn", "alarm") else ""
         self.paint_panel(p, v.title, badge, t.severity_color(v.severity))
+        if badge:  # colour + icon + words: severity is never told by colour alone
+            paint_badge_icon(p, QRectF(self.rect()), self.pad(), self.title_px(), badge, v.severity, t)
+        if v.flash_on:
+            paint_flash(p, QRectF(self.rect()), v.severity, t)
         if v.severity in ("warn", "alarm"):  # a severity stripe along the left edge
             w = max(3.0, ref_height(self) * 0.004)
             p.fillRect(QRectF(0, ref_height(self) * 0.006, w, self.height() - ref_height(self) * 0.012),

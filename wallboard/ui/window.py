@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 from PySide6.QtCore import QEvent, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
@@ -10,6 +11,8 @@ from PySide6.QtWidgets import QComboBox, QLabel, QMainWindow, QToolBar, QWidget
 
 from wallboard.core.board_config import THEMES, BoardConfig
 from wallboard.core.view_model import BoardView
+from wallboard.ui.alert_center import AlertCenter
+from wallboard.ui.alert_panel import AlertPanel, alert_area
 from wallboard.ui.board import BoardWidget
 from wallboard.ui.controller import BoardController
 
@@ -19,16 +22,22 @@ class BoardWindow(QMainWindow):
     closing = Signal()
 
     def __init__(self, config: BoardConfig, *, theme_name: str | None = None, kiosk: bool = False,
-                 parent: QWidget | None = None) -> None:
+                 alert_history: Path | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.config = config
         self.kiosk = kiosk
         self.board = BoardWidget(config, theme_name)
         self.setCentralWidget(self.board)
         self.controller = BoardController(config, self.board)
+        # Alert rules run on every refresh's figures; history goes to alert_history (None: memory only).
+        self.alerts = AlertCenter(config, history_path=alert_history)
+        self.alerts.attach(self.controller.vm)
+        self.alert_panel: AlertPanel | None = None
         self.setWindowTitle(f"{config.title} — wallboard")
         self._queues: list[str] = []
         if not kiosk:
+            self.alert_panel = AlertPanel(self.alerts, config.metrics.timezone, self)
+            self.addDockWidget(alert_area(), self.alert_panel)
             self._build_menus()
             self.controller.view_applied.connect(self._update_queue_list)
         self.resize(1600, 900)
@@ -65,6 +74,8 @@ class BoardWindow(QMainWindow):
         full.setShortcut(QKeySequence.StandardKey.FullScreen)
         full.triggered.connect(lambda on: self.showFullScreen() if on else self.showNormal())
         view.addAction(full)
+        if self.alert_panel is not None:
+            view.addAction(self.alert_panel.toggleViewAction())
         bar = QToolBar("Filter", self)
         bar.setMovable(False)
         bar.addWidget(QLabel(" Queue: "))
