@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import io
 import zlib
@@ -81,11 +82,20 @@ class RecordingWriter:
             self.write(e)
 
     def close(self) -> None:
-        self._text.flush()
-        self._text.detach()
-        if self._gz is not None:
-            self._gz.close()
-        self._raw.close()
+        try:
+            self._text.flush()
+            self._text.detach()
+            if self._gz is not None:
+                self._gz.close()
+        except BaseException:
+            # A failed flush (a full disk) must still release the file; the first error is the one to report.
+            for layer in (self._text, self._gz):
+                with contextlib.suppress(Exception):
+                    if layer is not None:
+                        layer.close()
+            raise
+        finally:
+            self._raw.close()
 
     def __enter__(self) -> RecordingWriter:
         return self

@@ -131,6 +131,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     progress = Progress(sys.stderr, duration)
     count = 0
+    failed: OSError | None = None
     try:
         if args.fast:
             step = 300.0
@@ -155,8 +156,17 @@ def run(args: argparse.Namespace) -> int:
         progress.finish(t - start, count)
     except BrokenPipeError:  # e.g. `| head`: the reader is gone, nothing is lost that was wanted
         return 0
+    except OSError as exc:  # e.g. a full disk: say so, keep what was written (it reads back up to the cut)
+        failed = exc
     finally:
-        sink.close()
+        try:
+            sink.close()
+        except OSError as exc:
+            failed = failed or exc
+    if failed is not None:
+        print(f"wallboard simulate: cannot write {args.record or 'standard output'}: "
+              f"{failed.strerror or failed} ({count:,} events generated)", file=sys.stderr)
+        return 1
     if args.record:
         print(f"wallboard simulate: {count:,} events written to {args.record}", file=sys.stderr)
     return 0

@@ -263,12 +263,20 @@ class ClockOffset:
     offset; the largest recent sample (the one that travelled fastest) is the estimate.
     """
 
+    STEP_S = 5.0  # a sample this far below the estimate is a clock step, not a slow frame
+
     def __init__(self, window: int = 64) -> None:
         self._samples: deque[float] = deque(maxlen=window)
         self.offset_s = 0.0
 
     def add(self, server_time: float, local_time: float) -> float:
-        self._samples.append(server_time - local_time)
+        sample = server_time - local_time
+        if self._samples and sample < self.offset_s - self.STEP_S:
+            # Either clock was stepped (NTP): the old samples describe another offset, and keeping their max
+            # would make healthy data look old (stale) until the window rolled over. A frame merely delayed
+            # by more than STEP_S costs one low estimate, corrected by the next fast frame.
+            self._samples.clear()
+        self._samples.append(sample)
         self.offset_s = max(self._samples)
         return self.offset_s
 
