@@ -68,7 +68,9 @@ class ConfigWatcher(QObject):
         return (st.st_mtime_ns, st.st_size)
 
     def _soon(self, *_: object) -> None:
-        self._debounce.start()
+        # Not restarted while pending: a steady stream of notifications must not postpone it forever.
+        if not self._debounce.isActive():
+            self._debounce.start()
 
     def _poll_stamp(self) -> None:
         if self._file_stamp() != self._stamp:
