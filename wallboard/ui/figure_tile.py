@@ -3,7 +3,10 @@ a detail line (goal, rate), severity in words, an optional service-level bar and
 
 from __future__ import annotations
 
+import math
 from dataclasses import fields
+from functools import lru_cache
+from typing import NamedTuple
 
 from PySide6.QtCore import QPoint, QPointF, QRect, QRectF, Qt
 from PySide6.QtGui import (
@@ -176,33 +179,30 @@ class FigureTileWidget(TileFrame):
         if v.value == DASH:  # "nothing to average yet": a quiet mark, not a bar as loud as a figure
             px *= 0.5
         unit_ratio, trend_ratio = 0.30, 0.42
-        font = make_font(px, QFont.Weight.DemiBold)
-        fm = QFontMetricsF(font)
-        gap = px * 0.08
+        dpr = self.devicePixelRatioF()
 
         def width(size: float) -> float:
-            f = make_font(size, QFont.Weight.DemiBold)
-            m = QFontMetricsF(f)
-            w = m.horizontalAdvance(v.value)
+            w = sum(_advance(ch, size) for ch in v.value)
             if v.unit:
-                w += gap + QFontMetricsF(make_font(size * unit_ratio)).horizontalAdvance(v.unit)
+                w += size * 0.08 + _text_advance(v.unit, size * unit_ratio)
             if v.trend:
-                w += gap * 3 + size * trend_ratio
+                w += size * 0.08 * 3 + size * trend_ratio
             return w
 
-        w = width(px)
+        w = width(round(px))
         if w > area.width():
             px *= area.width() / w
-            font = make_font(px, QFont.Weight.DemiBold)
-            fm = QFontMetricsF(font)
-            w = width(px)
+        px = round(px)  # whole pixels: the glyph cache is keyed by size
+        gap = px * 0.08
         cap = px * CAP_HEIGHT
         baseline = area.top() + (area.height() + cap) / 2
         x = area.left()
-        p.setFont(font)
-        p.setPen(color)
-        p.drawText(QPointF(x, baseline), v.value)
-        x += fm.horizontalAdvance(v.value) + gap
+        for ch in v.value:  # big glyphs from the cache: Qt draws glyphs this large as paths, every time
+            g = _glyph(ch, px, color, dpr)
+            if g.pixmap is not None:
+                p.drawPixmap(QPointF(x + g.left, baseline + g.top), g.pixmap)
+            x += g.advance
+        x += gap
         if v.unit:
             uf = make_font(px * unit_ratio, QFont.Weight.Normal)
             p.setFont(uf)
@@ -259,6 +259,58 @@ class FigureTileWidget(TileFrame):
             w = max(2.0, bar.height() * 0.35)
             p.setBrush(t.text)
             p.drawRect(QRectF(x - w / 2, bar.top() - bar.height() * 0.6, w, bar.height() * 2.2))
+
+
+class _Glyph(NamedTuple):
+    pixmap: QPixmap | None  # None for blank characters (spaces)
+    left: float  # pixmap's top-left relative to the pen position on the baseline
+    top: float
+    advance: float
+
+
+_GLYPHS: dict[tuple, _Glyph] = {}  # insertion-ordered: the oldest entries go first
+_GLYPH_LIMIT = 192  # digits and a few marks in the sizes and colours on show (≤ ~30 MB at 4K)
+
+
+def _glyph(ch: str, px: float, color: QColor, dpr: float) -> _Glyph:
+    """One character of a big figure, rendered once (anti-aliased, on transparency) and then blitted."""
+    key = (ch, px, color.rgba(), dpr)
+    g = _GLYPHS.get(key)
+    if g is not None:
+        return g
+    font = make_font(px, QFont.Weight.DemiBold)
+    fm = QFontMetricsF(font)
+    ink = fm.tightBoundingRect(ch)
+    pm = None
+    if not ink.isEmpty():
+        m = 2.0  # room for anti-aliasing
+        left, top = math.floor(ink.left() - m), math.floor(ink.top() - m)
+        pm = QPixmap(math.ceil((ink.right() + m - left) * dpr), math.ceil((ink.bottom() + m - top) * dpr))
+        pm.setDevicePixelRatio(dpr)
+        pm.fill(Qt.GlobalColor.transparent)
+        gp = QPainter(pm)
+        gp.setRenderHint(QPainter.RenderHint.Antialiasing)
+        gp.setFont(font)
+        gp.setPen(color)
+        gp.drawText(QPointF(-left, -top), ch)
+        gp.end()
+        g = _Glyph(pm, left, top, _advance(ch, px))
+    else:
+        g = _Glyph(None, 0.0, 0.0, _advance(ch, px))
+    _GLYPHS[key] = g
+    while len(_GLYPHS) > _GLYPH_LIMIT:
+        del _GLYPHS[next(iter(_GLYPHS))]
+    return g
+
+
+@lru_cache(maxsize=1024)
+def _advance(ch: str, px: float) -> float:
+    return QFontMetricsF(make_font(px, QFont.Weight.DemiBold)).horizontalAdvance(ch)
+
+
+@lru_cache(maxsize=256)
+def _text_advance(text: str, px: float) -> float:
+    return QFontMetricsF(make_font(px)).horizontalAdvance(text)
 
 
 def make_font_height(px: float) -> float:
