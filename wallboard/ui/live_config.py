@@ -17,6 +17,7 @@ import logging
 from pathlib import Path
 
 from PySide6.QtCore import QFileSystemWatcher, QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QLabel, QMainWindow, QWidget
 
 from wallboard.config_loader import ConfigError, LoadedConfig, load_file
@@ -132,6 +133,20 @@ class LiveConfig(QObject):
         self.watcher = ConfigWatcher(path, text, poll_ms=poll_ms)
         self.watcher.loaded.connect(self._on_loaded)
         self.watcher.failed.connect(self._on_failed)
+        self.settings_action: QAction | None = None
+        if not getattr(window, "kiosk", True) and window.menuBar().actions():
+            file_menu = window.menuBar().actions()[0].menu()
+            self.settings_action = QAction("&Settings…", window)
+            self.settings_action.triggered.connect(self.open_settings)
+            first = file_menu.actions()[0] if file_menu.actions() else None
+            file_menu.insertAction(first, self.settings_action)
+
+    def open_settings(self) -> None:
+        """Goals and alert rules; saving writes the file, which the watcher then applies."""
+        from wallboard.ui.settings_dialog import SettingsDialog
+        dialog = SettingsDialog(self.watcher.path, self.window.config, self.window)  # type: ignore[attr-defined]
+        if dialog.exec() and dialog.saved is not None:
+            self.watcher.check()  # apply now rather than at the next notification
 
     def _place_banner(self) -> None:
         board = self.window.board  # type: ignore[attr-defined]
