@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QRect, QRectF, Qt
+from PySide6.QtCore import QPointF, QRect, QRectF, Qt
 from PySide6.QtGui import (
     QColor,
     QFont,
@@ -36,6 +36,8 @@ class AgentBoardWidget(TileFrame):
         self._items: list[Item] = []
         self._fonts: tuple[QFont, QFont, QFont, QFont] | None = None
         self._cell_cache: dict[tuple, QPixmap] = {}  # insertion-ordered: oldest first
+        self._time_cache: dict[tuple, QPixmap] = {}  # time-in-state texts ("4:05"), oldest first
+        self._grid: tuple[tuple, QRectF, tuple[int, int]] | None = None  # (size key, grid rect, shape)
         self.cells_painted = 0  # for tests and benchmarks: cells drawn by the last paint
 
     # ----------------------------------------------------------------- geometry
@@ -44,17 +46,23 @@ class AgentBoardWidget(TileFrame):
         return h * 5.6, h, h * 0.14  # min width, height, gap
 
     def _grid_rect(self) -> QRectF:
-        pad = self.pad()
-        top = pad * 0.8 + QFontMetricsF(make_font(self.title_px())).height() + pad * 0.5
-        return QRectF(pad, top, self.width() - 2 * pad, self.height() - top - pad * 0.8)
+        return self._grid_geometry()[0]
 
     def grid_shape(self) -> tuple[int, int]:
         """(cols, rows) of cell slots that fit; the view model pages agents with it."""
-        min_w, h, gap = self.cell_size()
-        g = self._grid_rect()
-        cols = max(1, int((g.width() + gap) // (min_w + gap)))
-        rows = max(2, int((g.height() + gap) // (h + gap)))
-        return cols, rows
+        return self._grid_geometry()[1]
+
+    def _grid_geometry(self) -> tuple[QRectF, tuple[int, int]]:
+        key = (self.width(), self.height(), ref_height(self))  # asked at every refresh: keep it
+        if self._grid is None or self._grid[0] != key:
+            pad = self.pad()
+            top = pad * 0.8 + QFontMetricsF(make_font(self.title_px())).height() + pad * 0.5
+            g = QRectF(pad, top, self.width() - 2 * pad, self.height() - top - pad * 0.8)
+            min_w, h, gap = self.cell_size()
+            cols = max(1, int((g.width() + gap) // (min_w + gap)))
+            rows = max(2, int((g.height() + gap) // (h + gap)))
+            self._grid = (key, g, (cols, rows))
+        return self._grid[1], self._grid[2]
 
     def _layout(self, view: AgentBoardView) -> list[Item]:
         _, h, gap = self.cell_size()
@@ -103,11 +111,13 @@ class AgentBoardWidget(TileFrame):
         super().resizeEvent(event)
         self._fonts = None
         self._cell_cache.clear()
+        self._time_cache.clear()
         if self.view is not None:
             self._items = self._layout(self.view)  # type: ignore[arg-type]
 
     def set_theme(self, t: Theme) -> None:
         self._cell_cache.clear()
+        self._time_cache.clear()
         super().set_theme(t)
 
     def _cell_fonts(self) -> tuple[QFont, QFont, QFont, QFont]:
@@ -170,11 +180,34 @@ class AgentBoardWidget(TileFrame):
         p.drawPixmap(r.topLeft(), pm)
         h = r.height()
         pad = h * 0.14
-        band_w = h * 1.05
-        top_row = QRectF(r.left() + band_w + pad, r.top() + h * 0.06, r.width() - band_w - 2 * pad, h * 0.5)
-        p.setFont(fonts[2])
-        p.setPen(self.theme.text_dim if stale else self.theme.text)
-        p.drawText(top_row, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, cell.time_text)
+        tp = self._time_pixmap(cell.time_text, h, stale, fonts[2])
+        right = r.left() + r.width() - pad
+        p.drawPixmap(QPointF(right - tp.width() / tp.devicePixelRatio(), r.top() + h * 0.06), tp)
+
+    def _time_pixmap(self, text: str, h: float, stale: bool, font: QFont) -> QPixmap:
+        """The clock of a cell, right-aligned in its own transparent pixmap; shaped and drawn once per text
+        (a few hundred distinct texts), then blitted: it is the part of every cell that changes each second."""
+        key = (text, h, stale)
+        pm = self._time_cache.get(key)
+        if pm is not None:
+            return pm
+        dpr = self.devicePixelRatioF()
+        fm = QFontMetricsF(font)
+        w, rh = math.ceil(fm.horizontalAdvance(text)) + 2, h * 0.5
+        pm = QPixmap(math.ceil(w * dpr), math.ceil(rh * dpr))
+        pm.setDevicePixelRatio(dpr)
+        pm.fill(Qt.GlobalColor.transparent)
+        tp = QPainter(pm)
+        tp.setRenderHint(QPainter.RenderHint.Antialiasing)
+        tp.setFont(font)
+        tp.setPen(self.theme.text_dim if stale else self.theme.text)
+        tp.drawText(QRectF(0, 0, w, rh), Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, text)
+        tp.end()
+        cache = self._time_cache
+        cache[key] = pm
+        while len(cache) > 2048:  # 0:00 to 9:59 and the coarser texts after, in live and stale colours
+            del cache[next(iter(cache))]
+        return pm
 
     def _cell_pixmap(self, cell: AgentCell, w: float, h: float, stale: bool,
                      fonts: tuple[QFont, ...]) -> QPixmap:
