@@ -32,6 +32,7 @@ CLOSE_RESYNC = 4009  # sent by a client that saw a seq gap; it reconnects at onc
 # HTTP statuses refusing the websocket handshake.
 HTTP_UNAUTHORIZED = 401  # missing or wrong bearer token
 HTTP_UPGRADE_REQUIRED = 426  # the client offers only wallboard subprotocols this server does not speak
+HTTP_TOO_MANY_REQUESTS = 429  # too many failed authentications from this address (Retry-After is set)
 HTTP_BUSY = 503  # connection limit reached (Retry-After is set)
 
 DEFAULT_PORT = 8765

@@ -217,6 +217,8 @@ class FeedClient:
             if status == fp.HTTP_UNAUTHORIZED:
                 return _Outcome("auth_failed", "the server refused our token" if self._token
                                 else "the server requires a token")
+            if status == fp.HTTP_TOO_MANY_REQUESTS:
+                return _Outcome("auth_failed", "too many failed authentications: the server makes us wait")
             if status == fp.HTTP_UPGRADE_REQUIRED:
                 return _Outcome("incompatible", "the server speaks another protocol version")
             if status == fp.HTTP_BUSY:

@@ -48,6 +48,10 @@ class ServerConfig:
     max_frame_bytes: int = fp.DEFAULT_MAX_FRAME_BYTES  # server -> client
     max_client_frame_bytes: int = fp.DEFAULT_MAX_CLIENT_FRAME_BYTES  # client -> server
     max_connections: int = 1000
+    # Failed authentications per client address before it is refused (429) without a token check, and the
+    # sliding window they are counted over: a wrong token costs a guesser a minute per 10 tries.
+    auth_failures_max: int = 10
+    auth_failures_window_s: float = 60.0
     compression: bool = False  # permessage-deflate halves small-message throughput
     hello_timeout_s: float = 10.0
     ping_interval_s: float | None = 20.0
@@ -120,7 +124,8 @@ class FeedServer:
         self.source_error: BaseException | None = None  # a failed source: `wallboard serve` exits non-zero
         self.stats: dict[str, int] = dict.fromkeys(
             ("connects", "disconnects", "auth_refused", "busy_refused", "incompatible", "bad_hello",
-             "slow_consumers", "resumes", "snapshots", "events", "client_messages_ignored"), 0)
+             "slow_consumers", "resumes", "snapshots", "events", "client_messages_ignored", "auth_limited"), 0)
+        self._auth_failures: dict[str, deque[float]] = {}  # client address -> monotonic times of failures
         self._redacted_ws_log = websockets_logger("wallboard.feed.ws.server")
 
     # ------------------------------------------------------------------ lifecycle
@@ -262,12 +267,19 @@ class FeedServer:
         peer = _peer(connection)
         token = self.config.token
         if token:
+            if self._auth_locked(peer):
+                self.stats["auth_limited"] += 1
+                resp = connection.respond(http.HTTPStatus.TOO_MANY_REQUESTS,
+                                          "too many failed authentications\n")
+                resp.headers["Retry-After"] = str(int(self.config.auth_failures_window_s))
+                return resp
             given = request.headers.get("Authorization", "")
             scheme, _, value = given.partition(" ")
             ok = scheme.lower() == "bearer" and hmac.compare_digest(value.strip().encode(), token.encode())
             if not ok:
                 self.stats["auth_refused"] += 1
                 log.warning(kv("auth_refused", peer=peer, reason="no token" if not given else "wrong token"))
+                self._auth_failed(peer)
                 resp = connection.respond(http.HTTPStatus.UNAUTHORIZED, "missing or wrong bearer token\n")
                 resp.headers["WWW-Authenticate"] = 'Bearer realm="wallboard"'
                 return resp
@@ -285,6 +297,25 @@ class FeedServer:
             resp.headers["Retry-After"] = "5"
             return resp
         return None
+
+    def _auth_locked(self, peer: str) -> bool:
+        times = self._auth_failures.get(_host(peer))
+        if not times:
+            return False
+        horizon = time.monotonic() - self.config.auth_failures_window_s
+        while times and times[0] < horizon:
+            times.popleft()
+        return len(times) >= self.config.auth_failures_max
+
+    def _auth_failed(self, peer: str) -> None:
+        host = _host(peer)
+        times = self._auth_failures.setdefault(host, deque(maxlen=self.config.auth_failures_max))
+        times.append(time.monotonic())
+        if len(times) >= self.config.auth_failures_max:
+            log.warning(kv("auth_limited", peer=host, failures=len(times),
+                           window_s=self.config.auth_failures_window_s))
+        if len(self._auth_failures) > 10_000:  # bounded: forget the address that failed first
+            self._auth_failures.pop(next(iter(self._auth_failures)))
 
     async def _refuse(self, ws: ServerConnection, code: int, reason: str) -> None:
         with contextlib.suppress(ConnectionClosed):
@@ -438,6 +469,11 @@ def _peer(conn: ServerConnection) -> str:
         return f"{addr[0]}:{addr[1]}"
     except (OSError, TypeError, IndexError):
         return "?"
+
+
+def _host(peer: str) -> str:
+    """The address part of ``host:port`` (the port changes with every connection)."""
+    return peer.rsplit(":", 1)[0]
 
 
 def _code(exc: ConnectionClosed) -> int | None:
