@@ -248,7 +248,7 @@ def _fmt(figure: str, value: float | None) -> str:
         return f"{value:.0f}%"
     if figure.endswith("_s"):
         s = int(value)
-        return f"{s} s" if s < 60 else f"{s // 60}:{s % 60:02d}"
+        return f"{s} s" if s < 60 else f"{s // 60}:{s % 60:02d} min"
     return f"{value:g}"
 
 
