@@ -68,8 +68,9 @@ def test_tile_turns_warning_then_critical_in_the_surge_and_clears_after(qtbot) -
                 assert img.pixelColor(1, img.height() // 2) == board.theme.alarm
                 assert tile.view.severity_text == "over 2× goal"
     order = [s for _, s in seen]
-    assert order[:4] == ["ok", "warn", "alarm", "ok"], seen
-    t_warn, t_alarm, t_clear = seen[1][0], seen[2][0], seen[3][0]
+    # "none" (no colour): over the goal, but not yet for the rule's raise_after_s.
+    assert order[:5] == ["ok", "none", "warn", "alarm", "ok"], seen
+    t_warn, t_alarm, t_clear = seen[2][0], seen[3][0], seen[4][0]
     # The surge starts 2 minutes in (10:30): warning within minutes, critical soon after, and it clears
     # once the backlog has gone, well after the surge's 20 minutes.
     assert 2 < t_warn < 8 and t_warn < t_alarm < 12 and 22 < t_clear < 150, seen

@@ -225,7 +225,12 @@ class AlertState:
         return None if found is None else found[0]
 
     def alert_of(self, figure: str, queue: str, window: str) -> tuple[str, bool] | None:
-        """(worst level, whether every alert at that level is acknowledged) for a tile; None: no rule."""
+        """(level, whether every alert at that level is acknowledged) for a tile; None: no rule covers it.
+
+        The level is "none" (no colour) while the figure has no value for the rule (e.g. too few calls)
+        or is beyond a level that has not been held long enough to raise: a tile is green only when its
+        rules are satisfied, and amber or red only when an alert is really up.
+        """
         best: str | None = None
         acked = True
         for key, t in self.tracks.items():
@@ -234,11 +239,17 @@ class AlertState:
                 continue
             if figure not in INSTANT_FIGURES and rule.window != window:
                 continue
-            if best is None or LEVEL_RANK[t.level] > LEVEL_RANK[best]:
-                best, acked = t.level, t.acknowledged
-            elif t.level == best:
+            level = t.level
+            if level == "ok" and (t.value is None or t.pending != "ok"):
+                level = "none"
+            if best is None or _TILE_RANK[level] > _TILE_RANK[best]:
+                best, acked = level, t.acknowledged
+            elif level == best:
                 acked = acked and t.acknowledged
         return None if best is None else (best, acked)
+
+
+_TILE_RANK = {"ok": 0, "none": 1, "warning": 2, "critical": 3}
 
 
 def _fmt(figure: str, value: float | None) -> str:

@@ -328,7 +328,7 @@ KIND_FIGURE: dict[str, str] = {
     "waiting": "waiting", "longest_wait": "longest_wait_s", "asa": "asa_s", "aht": "aht_s",
     "service_level": "service_level_pct", "abandoned": "abandon_rate_pct", "occupancy": "occupancy_pct",
 }
-ALERT_SEVERITY: dict[str, str] = {"ok": "ok", "warning": "warn", "critical": "alarm"}
+ALERT_SEVERITY: dict[str, str] = {"ok": "ok", "none": "none", "warning": "warn", "critical": "alarm"}
 
 _SEVERITY_TEXT = {
     ("service_level", "warn"): "below goal", ("service_level", "alarm"): "well below goal",
@@ -415,7 +415,7 @@ def figure_tile_view(tile: FigureTile, fig: dict[str, Any] | None, queue_name: s
     flash = False
     if alert is not None:
         sev = ALERT_SEVERITY[alert[0]]
-        flash = flash_on and sev != "ok" and not alert[1]
+        flash = flash_on and sev in ("warn", "alarm") and not alert[1]
     sev_text = _SEVERITY_TEXT.get((kind, sev), {"warn": "warning", "alarm": "alarm"}.get(sev, ""))
     return TileView(
         kind, title, text, unit, detail, sev, sev_text, _trend(kind, ring, value), UP_IS_GOOD[kind],

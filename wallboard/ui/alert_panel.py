@@ -59,6 +59,7 @@ class AlertPanel(QDockWidget):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().hide()
         self.table.setIconSize(QSize(18, 18))
+        self.table.setWordWrap(True)
         head = self.table.horizontalHeader()
         head.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         for c in (0, 2, 3):
@@ -75,8 +76,10 @@ class AlertPanel(QDockWidget):
         lay.addLayout(buttons)
         lay.addWidget(QLabel("History"))
         self.history = QListWidget()
+        self.history.setWordWrap(True)
         lay.addWidget(self.history, 1)
         self.setWidget(body)
+        self.setMinimumWidth(440)
         self._keys: list[tuple[int, str]] = []
         center.changed.connect(self.refresh)
         self.refresh()
@@ -104,7 +107,8 @@ class AlertPanel(QDockWidget):
         self._keys = [a.key for a in active]
         for row, a in enumerate(active):
             level = QTableWidgetItem(severity_icon(a.level, self.theme), a.level.capitalize())
-            text = QTableWidgetItem(f"{a.rule} — {a.text}")
+            text = QTableWidgetItem(a.text)
+            text.setToolTip(f"{a.rule} · {a.window}")
             since = QTableWidgetItem(self._clock(a.since) + (f" (crit. {self._clock(a.level_since)})"
                                                              if a.level_since != a.since else ""))
             ack = QTableWidgetItem("acknowledged" if a.acknowledged else "")
@@ -112,6 +116,7 @@ class AlertPanel(QDockWidget):
                 if a.acknowledged:
                     item.setForeground(QColor("#808890"))
                 self.table.setItem(row, col, item)
+        self.table.resizeRowsToContents()
 
     def acknowledge_selected(self) -> int:
         rows = sorted({i.row() for i in self.table.selectedIndexes()})
