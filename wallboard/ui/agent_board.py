@@ -69,6 +69,7 @@ class AgentBoardWidget(TileFrame):
         g = self._grid_rect()
         cols, _ = self.grid_shape()
         w = (g.width() - gap * (cols - 1)) / cols
+        cw, ch = int(w), int(h)  # every cell the same whole-pixel size: one cached pixmap fits any slot
         items: list[Item] = []
         row = 0
         for sec in view.sections:
@@ -77,8 +78,8 @@ class AgentBoardWidget(TileFrame):
             row += 1
             for i, cell in enumerate(sec.cells):
                 r, c = divmod(i, cols)
-                rect = QRectF(g.left() + c * (w + gap), g.top() + (row + r) * (h + gap), w, h)
-                items.append((rect.toAlignedRect(), cell))
+                x, y = round(g.left() + c * (w + gap)), round(g.top() + (row + r) * (h + gap))
+                items.append((QRect(x, y, cw, ch), cell))
             row += -(-len(sec.cells) // cols)
         return items
 
@@ -94,16 +95,21 @@ class AgentBoardWidget(TileFrame):
         items = self._layout(new)
         prev = self._items
         self._items = items
-        if (not isinstance(old, AgentBoardView) or len(prev) != len(items) or old.title != new.title
+        if (not isinstance(old, AgentBoardView) or old.title != new.title
                 or old.page_text != new.page_text or old.stale != new.stale):
             self.update()
             return
+        # Slot by slot: a cell that moved, changed or went away is repainted, nothing else (when the
+        # groups above it change size, the cells below shift; each one is two blits).
         dirty = QRegion()
-        for (r0, a), (r1, b) in zip(prev, items, strict=True):
-            if a != b or r0 != r1:
-                dirty += r1
-                if r0 != r1:
-                    dirty += r0
+        for i in range(max(len(prev), len(items))):
+            a = prev[i] if i < len(prev) else None
+            b = items[i] if i < len(items) else None
+            if a != b:
+                if a is not None:
+                    dirty += a[0]
+                if b is not None:
+                    dirty += b[0]
         if not dirty.isEmpty():
             self.update(dirty)
 
@@ -134,21 +140,26 @@ class AgentBoardWidget(TileFrame):
         v = self.view
         p = QPainter(self)
         clip = event.region()
-        full = clip.contains(self.rect()) or v is None
+        # (QRegion.contains(QRect) means "overlaps", so test coverage by subtraction)
+        full = v is None or QRegion(self.rect()).subtracted(clip).isEmpty()
         if full:
             p.setRenderHint(QPainter.RenderHint.Antialiasing)
             self.paint_panel(p, v.title if v else "", v.page_text if v else "")
-        else:
+        else:  # only cell slots and section headers are dirty: clear them to the tile's colour
             p.setClipRegion(clip)
             p.setRenderHint(QPainter.RenderHint.Antialiasing)
+            for r in clip:
+                p.fillRect(r, self.theme.tile)
         painted = 0
         if v is not None:
             fonts = self._cell_fonts()
+            stale = v.stale
+            paint_cell = self._paint_cell
             for rect, what in self._items:
                 if not full and not clip.intersects(rect):
                     continue
-                if isinstance(what, AgentCell):
-                    self._paint_cell(p, QRectF(rect), what, fonts, v.stale)
+                if type(what) is AgentCell:
+                    paint_cell(p, rect, what, fonts, stale)
                     painted += 1
                 else:
                     self._paint_header(p, QRectF(rect), str(what), self._state_of_header(v, str(what)),
@@ -172,17 +183,14 @@ class AgentBoardWidget(TileFrame):
         p.drawText(QRectF(x, r.top(), r.width() - (x - r.left()), h),
                    Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, title)
 
-    def _paint_cell(self, p: QPainter, r: QRectF, cell: AgentCell, fonts: tuple[QFont, ...],
+    def _paint_cell(self, p: QPainter, r: QRect, cell: AgentCell, fonts: tuple[QFont, ...],
                     stale: bool) -> None:
-        # The cell without its clock comes from a pixmap cache (a blit); only the time is drawn live,
-        # since it is the only part that changes every second.
-        pm = self._cell_pixmap(cell, r.width(), r.height(), stale, fonts)
-        p.drawPixmap(r.topLeft(), pm)
-        h = r.height()
-        pad = h * 0.14
+        # Two blits: the cell without its clock (cached per agent and look), and the clock (cached per
+        # text), the only part that changes every second.
+        x, y, w, h = r.x(), r.y(), r.width(), r.height()
+        p.drawPixmap(x, y, self._cell_pixmap(cell, w, h, stale, fonts))
         tp = self._time_pixmap(cell.time_text, h, stale, fonts[2])
-        right = r.left() + r.width() - pad
-        p.drawPixmap(QPointF(right - tp.width() / tp.devicePixelRatio(), r.top() + h * 0.06), tp)
+        p.drawPixmap(QPointF(x + w - h * 0.14 - tp.width() / tp.devicePixelRatio(), y + h * 0.06), tp)
 
     def _time_pixmap(self, text: str, h: float, stale: bool, font: QFont) -> QPixmap:
         """The clock of a cell, right-aligned in its own transparent pixmap; shaped and drawn once per text
@@ -209,47 +217,28 @@ class AgentBoardWidget(TileFrame):
             del cache[next(iter(cache))]
         return pm
 
-    def _cell_pixmap(self, cell: AgentCell, w: float, h: float, stale: bool,
+    def _cell_pixmap(self, cell: AgentCell, w: int, h: int, stale: bool,
                      fonts: tuple[QFont, ...]) -> QPixmap:
         key = (cell.name, cell.state, cell.code, cell.reason, w, h, stale)
         pm = self._cell_cache.get(key)
         if pm is not None:
             return pm
-        dpr = self.devicePixelRatioF()
-        pm = QPixmap(math.ceil(w * dpr), math.ceil(h * dpr))
-        pm.setDevicePixelRatio(dpr)
-        t = self.theme
-        pm.fill(t.tile)
+        pm = QPixmap(self._cell_base(cell.state, cell.code, w, h, stale, fonts))  # shared until painted on
         p = QPainter(pm)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
-        r = QRectF(0, 0, w, h)
-        name_f, reason_f, time_f, code_f = fonts
-        state_color = t.text_dim if stale else t.states.get(cell.state, t.neutral)
-        radius = h * 0.1
-        bg = QColor(t.background) if t.cell_fill_alpha == 0 else _mix(t.tile, state_color, t.cell_fill_alpha)
-        p.setPen(Qt.PenStyle.NoPen) if t.cell_fill_alpha else p.setPen(state_color)
-        p.setBrush(bg)
-        p.drawRoundedRect(r.adjusted(0.5, 0.5, -0.5, -0.5), radius, radius)
-        band = QRectF(0, 0, h * 1.05, h)
-        p.setPen(Qt.PenStyle.NoPen)
-        p.setBrush(state_color)
-        p.drawRoundedRect(band, radius, radius)
-        p.drawRect(band.adjusted(band.width() / 2, 0, 0, 0))
-        p.setFont(code_f)
-        p.setPen(t.state_text.get(cell.state, t.text) if not stale else t.background)
-        p.drawText(band, Qt.AlignmentFlag.AlignCenter, cell.code)
+        t = self.theme
+        name_f, reason_f, time_f, _ = fonts
         pad = h * 0.14
-        inner = QRectF(band.right() + pad, 0, w - band.right() - 2 * pad, h)
-        time_w = max(QFontMetricsF(time_f).horizontalAdvance(x) for x in ("00:00", "00h00"))
-        top_row = QRectF(inner.left(), h * 0.06, inner.width(), h * 0.5)
+        left = h * 1.05 + pad
+        inner_w = w - left - pad
+        name_rect = QRectF(left, h * 0.06, inner_w - self._time_width(time_f) - pad, h * 0.5)
         p.setFont(name_f)
         p.setPen(t.text)
-        name_rect = QRectF(top_row.left(), top_row.top(), top_row.width() - time_w - pad, top_row.height())
         p.drawText(name_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
                    QFontMetricsF(name_f).elidedText(cell.name, ELIDE, name_rect.width()))
         p.setFont(reason_f)
         p.setPen(t.text_dim)
-        bottom = QRectF(inner.left(), h * 0.5, inner.width(), h * 0.44)
+        bottom = QRectF(left, h * 0.5, inner_w, h * 0.44)
         p.drawText(bottom, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
                    QFontMetricsF(reason_f).elidedText(cell.reason, ELIDE, bottom.width()))
         p.end()
@@ -260,6 +249,46 @@ class AgentBoardWidget(TileFrame):
             del cache[next(iter(cache))]
         return pm
 
+    def _time_width(self, time_f: QFont) -> float:
+        key = ("time_w", time_f.pixelSize())
+        tw = self._time_cache.get(key)
+        if tw is None:
+            fm = QFontMetricsF(time_f)
+            tw = self._time_cache[key] = max(fm.horizontalAdvance(x) for x in ("00:00", "00h00"))
+        return tw  # type: ignore[return-value]
+
+    def _cell_base(self, state: str, code: str, w: int, h: int, stale: bool,
+                   fonts: tuple[QFont, ...]) -> QPixmap:
+        """The cell's background and state band with its code: one per state and look."""
+        key = ("base", state, code, w, h, stale)
+        pm = self._time_cache.get(key)
+        if pm is not None:
+            return pm  # type: ignore[return-value]
+        dpr = self.devicePixelRatioF()
+        pm = QPixmap(math.ceil(w * dpr), math.ceil(h * dpr))
+        pm.setDevicePixelRatio(dpr)
+        t = self.theme
+        pm.fill(t.tile)
+        p = QPainter(pm)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        r = QRectF(0, 0, w, h)
+        state_color = t.text_dim if stale else t.states.get(state, t.neutral)
+        radius = h * 0.1
+        bg = QColor(t.background) if t.cell_fill_alpha == 0 else _mix(t.tile, state_color, t.cell_fill_alpha)
+        p.setPen(Qt.PenStyle.NoPen) if t.cell_fill_alpha else p.setPen(state_color)
+        p.setBrush(bg)
+        p.drawRoundedRect(r.adjusted(0.5, 0.5, -0.5, -0.5), radius, radius)
+        band = QRectF(0, 0, h * 1.05, h)
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(state_color)
+        p.drawRoundedRect(band, radius, radius)
+        p.drawRect(band.adjusted(band.width() / 2, 0, 0, 0))
+        p.setFont(fonts[3])
+        p.setPen(t.state_text.get(state, t.text) if not stale else t.background)
+        p.drawText(band, Qt.AlignmentFlag.AlignCenter, code)
+        p.end()
+        self._time_cache[key] = pm  # (kept with the clock texts: same lifetime, cleared on resize/theme)
+        return pm
 
 def _mix(a: QColor, b: QColor, alpha: int) -> QColor:
     """``b`` laid over ``a`` at ``alpha``/255 (an opaque result paints faster than a translucent one)."""
