@@ -96,7 +96,7 @@ echo "$out" >&2
 [ "$out" = "wallboard $version" ] || fail "expected 'wallboard $version', got '$out'"
 
 # A clean environment (no venv, no PYTHONPATH), so nothing outside the bundle can be picked up.
-run_env=(env -i PATH=/usr/bin:/bin HOME="$work" XDG_CONFIG_HOME="$work/config" XDG_RUNTIME_DIR="$work")
+run_env=(env -i PATH=/usr/bin:/bin HOME="$work" LANG=C.UTF-8 XDG_CONFIG_HOME="$work/config" XDG_RUNTIME_DIR="$work")
 
 step "wallboard snapshot --demo (offscreen)"
 "${run_env[@]}" QT_QPA_PLATFORM=offscreen "$wb" snapshot --demo --out "$work/snap.png" --size 1920x1080
@@ -124,12 +124,13 @@ wb=$1 out=$2 py=$3
 QT_QPA_PLATFORM=xcb "$wb" demo --kiosk --speed 30 > "$out.log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
+window='("wallboard" "wallboard")  1920x1080+0+0'  # WM_CLASS and geometry: the kiosk window fills the screen
 for _ in $(seq 1 300); do  # up to 30 s for the window to be mapped
-  xwininfo -root -tree 2>/dev/null | grep -q -- '— wallboard' && break
+  xwininfo -root -tree 2>/dev/null | grep -q "$window" && break
   kill -0 $pid 2>/dev/null || { echo "board exited:"; cat "$out.log"; exit 1; }
   sleep 0.1
 done
-xwininfo -root -tree | grep -- '— wallboard' || { echo "no wallboard window"; cat "$out.log"; exit 1; }
+xwininfo -root -tree | grep "$window" || { echo "no full-screen wallboard window"; cat "$out.log"; exit 1; }
 for _ in $(seq 1 100); do  # up to 30 s for the figures to be painted
   import -window root "png:$out" 2>/dev/null
   QT_QPA_PLATFORM=offscreen "$py" - "$out" <<'PYEOF' && break
