@@ -325,3 +325,18 @@ def test_requeue_without_dequeue_counts_the_first_visit_as_dequeued() -> None:
     assert f["anomalies"] == {"requeued_without_dequeue": 1}
     assert f["queues"]["q1"]["today"]["dequeued"] == 1
     assert f["queues"]["q2"]["today"]["asa_s"] == 5.0
+
+
+def test_calls_past_the_maximum_age_are_dropped_as_lost() -> None:
+    # The abandon of "a" and the end of "b" were lost. After 12 h (event time) they stop counting as
+    # waiting / being handled, so the longest wait does not climb for days.
+    ev = [queued(0, "a"), queued(0, "b"), answered(10, "b"), queued(43_100, "c")]
+    eng = engine(ev)
+    assert eng.figures(T0 + 43_100)["total"]["today"]["longest_wait_s"] == 43_100.0
+    eng.apply(queued(43_261, "d"))  # past 12 h + the one-minute sweep interval
+    f = eng.figures(T0 + 43_261)
+    assert f["total"]["today"]["waiting"] == 2 and f["total"]["today"]["longest_wait_s"] == 161.0
+    assert f["anomalies"] == {"expired_active": 1, "expired_waiting": 1}
+    assert f["total"]["today"]["answered"] == 1  # what was counted stays counted
+    keep = engine(ev + [queued(43_261, "d")], max_call_age_s=0).figures(T0 + 43_261)["total"]["today"]
+    assert keep["waiting"] == 3

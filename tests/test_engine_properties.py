@@ -122,7 +122,8 @@ def _events(dicts: list[dict]) -> list[p.Event]:
 
 
 CONFIGS = [MetricsConfig(), MetricsConfig(rolling_minutes=15, sl_formula="abandons_positive",
-                                          timezone="Europe/Paris", reset_time="06:30", short_abandon_s=0)]
+                                          timezone="Europe/Paris", reset_time="06:30", short_abandon_s=0,
+                                          max_call_age_s=1800)]
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -24,6 +24,7 @@ from wallboard.core.tally import ABANDON, ANSWER, DEQUEUE, HANDLED, Counts, Tall
 SNAPSHOT_VERSION = 1
 _RECENT_RESOLVED = 20_000  # call ids remembered to tell "already resolved" from "unknown call"
 _BROADCASTS_KEPT = 20
+_SWEEP_EVERY_MS = 60_000  # how often (in event time) calls past max_call_age_s are looked for
 WINDOWS = ("today", "rolling")
 
 
@@ -97,6 +98,7 @@ class MetricsEngine:
         self.latest_ms: int | None = None
         self._day_start_ms = 0
         self._next_reset_ms = 0
+        self._next_sweep_ms = 0
         self._handlers = {
             p.CallQueued: self._on_queued, p.CallAnswered: self._on_answered, p.CallHeld: self._on_held,
             p.CallRetrieved: self._on_retrieved, p.CallEnded: self._on_ended,
@@ -118,15 +120,33 @@ class MetricsEngine:
             if latest is None:
                 self._start_day(t)
                 self.latest_ms = t
+                self._next_sweep_ms = t + _SWEEP_EVERY_MS
             elif t > latest:
                 if t >= self._next_reset_ms:
                     self._roll_day(t)
                 self.latest_ms = t
+                if t >= self._next_sweep_ms:
+                    self._sweep(t)
             elif t < latest:
                 self.anomalies["out_of_order"] += 1
             handlers[type(event)](event, t)
             n += 1
         self.events_applied += n
+
+    def _sweep(self, t: int) -> None:
+        """Drop calls older than max_call_age_s (event time, so deterministic and snapshot-exact)."""
+        self._next_sweep_ms = t + _SWEEP_EVERY_MS
+        if not self.config.max_call_age_s:
+            return
+        cutoff = t - self.config.max_call_age_s * 1000
+        for calls in self.waiting.values():
+            for call_id in [c.call_id for c in calls.values() if c.queued_ms < cutoff]:
+                del calls[call_id]
+                del self._waiting_call_queue[call_id]
+                self.anomalies["expired_waiting"] += 1
+        for call_id in [a.call_id for a in self.active.values() if a.answered_ms < cutoff]:
+            self._drop_active(call_id)
+            self.anomalies["expired_active"] += 1
 
     def _start_day(self, t: int) -> None:
         self._day_start_ms = to_ms(self._clock.day_start(t / 1000))
@@ -511,6 +531,7 @@ class MetricsEngine:
             "events_applied": self.events_applied,
             "day_start_ms": self._day_start_ms,
             "next_reset_ms": self._next_reset_ms,
+            "next_sweep_ms": self._next_sweep_ms,
             "queues": {q: {"name": m.name,
                            "feed_goal": m.feed_goal.model_dump() if m.feed_goal else None}
                        for q, m in self.queues.items()},
@@ -539,6 +560,7 @@ class MetricsEngine:
         eng.events_applied = snap["events_applied"]
         eng._day_start_ms = snap["day_start_ms"]
         eng._next_reset_ms = snap["next_reset_ms"]
+        eng._next_sweep_ms = snap["next_sweep_ms"]
         for q, m in snap["queues"].items():
             eng._touch_queue(q)
             eng.queues[q] = QueueMeta(m["name"], ServiceLevelGoal(**m["feed_goal"]) if m["feed_goal"] else None)

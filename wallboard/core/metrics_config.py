@@ -42,6 +42,10 @@ class MetricsConfig(BaseModel):
     use_feed_goals: bool = True
     short_abandon_s: int = Field(5, ge=0, le=3600)
     rolling_minutes: int = Field(30, ge=1, le=24 * 60)
+    # A call still waiting, or still being handled, this long is taken as lost (its end event never came)
+    # and dropped, counted as an anomaly; otherwise one lost event would show a ghost caller for days.
+    # 0 keeps calls forever.
+    max_call_age_s: int = Field(12 * 3600, ge=0)
     timezone: TimeZoneName = "UTC"
     reset_time: str = "00:00"
 
