@@ -38,6 +38,7 @@ class AgentBoardWidget(TileFrame):
         self._cell_cache: dict[tuple, QPixmap] = {}  # insertion-ordered: oldest first
         self._time_cache: dict[tuple, QPixmap] = {}  # time-in-state texts ("4:05"), oldest first
         self._grid: tuple[tuple, QRectF, tuple[int, int]] | None = None  # (size key, grid rect, shape)
+        self._cells_region = QRegion()  # where the current cells are (their pixmaps are opaque)
         self.cells_painted = 0  # for tests and benchmarks: cells drawn by the last paint
 
     # ----------------------------------------------------------------- geometry
@@ -95,6 +96,7 @@ class AgentBoardWidget(TileFrame):
         items = self._layout(new)
         prev = self._items
         self._items = items
+        self._cells_region = _cells_region(items)
         if (not isinstance(old, AgentBoardView) or old.title != new.title
                 or old.page_text != new.page_text or old.stale != new.stale):
             self.update()
@@ -120,6 +122,7 @@ class AgentBoardWidget(TileFrame):
         self._time_cache.clear()
         if self.view is not None:
             self._items = self._layout(self.view)  # type: ignore[arg-type]
+            self._cells_region = _cells_region(self._items)
 
     def set_theme(self, t: Theme) -> None:
         self._cell_cache.clear()
@@ -145,10 +148,10 @@ class AgentBoardWidget(TileFrame):
         if full:
             p.setRenderHint(QPainter.RenderHint.Antialiasing)
             self.paint_panel(p, v.title if v else "", v.page_text if v else "")
-        else:  # only cell slots and section headers are dirty: clear them to the tile's colour
+        else:  # only slots are dirty: clear what no (opaque) cell will cover to the tile's colour
             p.setClipRegion(clip)
             p.setRenderHint(QPainter.RenderHint.Antialiasing)
-            for r in clip:
+            for r in clip.subtracted(self._cells_region):
                 p.fillRect(r, self.theme.tile)
         painted = 0
         if v is not None:
@@ -289,6 +292,14 @@ class AgentBoardWidget(TileFrame):
         p.end()
         self._time_cache[key] = pm  # (kept with the clock texts: same lifetime, cleared on resize/theme)
         return pm
+
+def _cells_region(items: list[Item]) -> QRegion:
+    region = QRegion()
+    for rect, what in items:
+        if type(what) is AgentCell:
+            region += rect
+    return region
+
 
 def _mix(a: QColor, b: QColor, alpha: int) -> QColor:
     """``b`` laid over ``a`` at ``alpha``/255 (an opaque result paints faster than a translucent one)."""

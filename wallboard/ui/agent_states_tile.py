@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QFont, QFontMetricsF, QPainter, QPaintEvent
+from PySide6.QtCore import QPoint, QRectF, Qt
+from PySide6.QtGui import QFont, QFontMetricsF, QPainter, QPaintEvent, QPixmap, QResizeEvent
 from PySide6.QtWidgets import QWidget
 
 from wallboard.core.view_model import AgentStatesView
-from wallboard.ui.figure_tile import CAP_HEIGHT
+from wallboard.ui.figure_tile import CAP_HEIGHT, draw_big_text
 from wallboard.ui.theme import make_font
 from wallboard.ui.tile_frame import TileFrame, ref_height
 
@@ -16,6 +16,27 @@ class AgentStatesWidget(TileFrame):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.view: AgentStatesView | None = None
+        self._panel: tuple[tuple, QPixmap, QRectF] | None = None  # panel and title row, redrawn on change
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        self._panel = None
+        super().resizeEvent(event)
+
+    def _paint_cached_panel(self, p: QPainter, title: str, right: str) -> QRectF:
+        """paint_panel() through a pixmap: the counts change at every refresh, the panel and title rarely."""
+        dpr = self.devicePixelRatioF()
+        key = (self.width(), self.height(), dpr, ref_height(self), self.theme.name, title, right)
+        if self._panel is None or self._panel[0] != key:
+            pm = QPixmap(round(self.width() * dpr), round(self.height() * dpr))
+            pm.setDevicePixelRatio(dpr)
+            pm.fill(self.theme.background)
+            pp = QPainter(pm)
+            pp.setRenderHint(QPainter.RenderHint.Antialiasing)
+            area = self.paint_panel(pp, title, right)
+            pp.end()
+            self._panel = (key, pm, area)
+        p.drawPixmap(QPoint(0, 0), self._panel[1])
+        return self._panel[2]
 
     def paintEvent(self, event: QPaintEvent) -> None:
         v = self.view
@@ -27,7 +48,7 @@ class AgentStatesWidget(TileFrame):
             p.end()
             return
         right = f"{v.logged_in} logged in · occupancy {v.occupancy}%"
-        area = self.paint_panel(p, v.title, right)
+        area = self._paint_cached_panel(p, v.title, right)
         n = len(v.counts)
         bar_h = max(6.0, ref_height(self) * 0.012)
         label_px = ref_height(self) * 0.0165
@@ -44,16 +65,14 @@ class AgentStatesWidget(TileFrame):
         widest = max(fm_big.horizontalAdvance(t) for t in ["000", *(c.text for c in v.counts)])
         if widest > col_w * 0.72:  # one size for all columns, fitted to the widest count (with a gap)
             px *= col_w * 0.72 / widest
-            big = make_font(px, QFont.Weight.DemiBold)
         small = make_font(label_px)
         chip = label_px * 0.9
+        dpr = self.devicePixelRatioF()
         for i, sc in enumerate(v.counts):
             x = cols.left() + i * col_w
             color = t.text_dim if v.stale else t.states[sc.state]
-            p.setFont(big)
-            p.setPen(t.text_dim if v.stale else t.text)
             baseline = cols.top() + (num_h + px * CAP_HEIGHT) / 2
-            p.drawText(QPointF(x, baseline), sc.text)
+            draw_big_text(p, x, baseline, sc.text, round(px), t.text_dim if v.stale else t.text, dpr)
             # state chip (colour) + label text: colour never alone
             ly = cols.top() + num_h
             p.setPen(Qt.PenStyle.NoPen)

@@ -196,13 +196,7 @@ class FigureTileWidget(TileFrame):
         gap = px * 0.08
         cap = px * CAP_HEIGHT
         baseline = area.top() + (area.height() + cap) / 2
-        x = area.left()
-        for ch in v.value:  # big glyphs from the cache: Qt draws glyphs this large as paths, every time
-            g = _glyph(ch, px, color, dpr)
-            if g.pixmap is not None:
-                p.drawPixmap(QPointF(x + g.left, baseline + g.top), g.pixmap)
-            x += g.advance
-        x += gap
+        x = draw_big_text(p, area.left(), baseline, v.value, px, color, dpr) + gap
         if v.unit:
             uf = make_font(px * unit_ratio, QFont.Weight.Normal)
             p.setFont(uf)
@@ -272,7 +266,7 @@ _GLYPHS: dict[tuple, _Glyph] = {}  # insertion-ordered: the oldest entries go fi
 _GLYPH_LIMIT = 192  # digits and a few marks in the sizes and colours on show (≤ ~30 MB at 4K)
 
 
-def _glyph(ch: str, px: float, color: QColor, dpr: float) -> _Glyph:
+def cached_glyph(ch: str, px: float, color: QColor, dpr: float) -> _Glyph:
     """One character of a big figure, rendered once (anti-aliased, on transparency) and then blitted."""
     key = (ch, px, color.rgba(), dpr)
     g = _GLYPHS.get(key)
@@ -301,6 +295,18 @@ def _glyph(ch: str, px: float, color: QColor, dpr: float) -> _Glyph:
     while len(_GLYPHS) > _GLYPH_LIMIT:
         del _GLYPHS[next(iter(_GLYPHS))]
     return g
+
+
+def draw_big_text(p: QPainter, x: float, baseline: float, text: str, px: int, color: QColor,
+                  dpr: float) -> float:
+    """Draw ``text`` (DemiBold, tabular) from cached glyphs; returns the x after it. Qt fills glyphs this
+    large as paths on every paint, which made big figures the most expensive thing on the board."""
+    for ch in text:
+        g = cached_glyph(ch, px, color, dpr)
+        if g.pixmap is not None:
+            p.drawPixmap(QPointF(x + g.left, baseline + g.top), g.pixmap)
+        x += g.advance
+    return x
 
 
 @lru_cache(maxsize=1024)
