@@ -178,6 +178,8 @@ def apply_config(window: QMainWindow, new: BoardConfig) -> None:
     ctl = w.controller  # type: ignore[attr-defined]
     if new.metrics != old.metrics:
         ctl.engine = MetricsEngine.restore(ctl.engine.snapshot(), new.metrics)
+    if "metrics" in new.model_fields_set:  # the site's settings now win over the server's on reconnect
+        ctl._use_server_cfg = False
     board: BoardWidget = w.board  # type: ignore[attr-defined]
     if new.pages != old.pages or new.title != old.title:
         theme_name = new.theme if new.theme != old.theme else board.theme.name
