@@ -22,21 +22,52 @@ class AgentStatesWidget(TileFrame):
         self._panel = None
         super().resizeEvent(event)
 
-    def _paint_cached_panel(self, p: QPainter, title: str, right: str) -> QRectF:
-        """paint_panel() through a pixmap: the counts change at every refresh, the panel and title rarely."""
+    def _paint_cached_panel(self, p: QPainter, v: AgentStatesView, right: str) -> QRectF:
+        """The panel, title row and state labels through a pixmap: the counts change at every refresh,
+        the rest rarely (and text shaping is the dear part)."""
         dpr = self.devicePixelRatioF()
-        key = (self.width(), self.height(), dpr, ref_height(self), self.theme.name, title, right)
+        key = (self.width(), self.height(), dpr, ref_height(self), self.theme.name, v.title, right, v.stale,
+               tuple((c.state, c.label) for c in v.counts))
         if self._panel is None or self._panel[0] != key:
             pm = QPixmap(round(self.width() * dpr), round(self.height() * dpr))
             pm.setDevicePixelRatio(dpr)
             pm.fill(self.theme.background)
             pp = QPainter(pm)
             pp.setRenderHint(QPainter.RenderHint.Antialiasing)
-            area = self.paint_panel(pp, title, right)
+            area = self.paint_panel(pp, v.title, right)
+            self._paint_labels(pp, v, area)
             pp.end()
             self._panel = (key, pm, area)
         p.drawPixmap(QPoint(0, 0), self._panel[1])
         return self._panel[2]
+
+    def _geometry(self, area: QRectF, n: int) -> tuple[QRectF, QRectF, float, float, float, float]:
+        """(bar, columns, column width, number height, label height, label px) inside ``area``."""
+        bar_h = max(6.0, ref_height(self) * 0.012)
+        label_px = ref_height(self) * 0.0165
+        label_h = QFontMetricsF(make_font(label_px)).height() * 1.1
+        bar = QRectF(area.left(), area.bottom() - bar_h, area.width(), bar_h)
+        cols = QRectF(area.left(), area.top(), area.width(), bar.top() - area.top() - label_h * 0.5)
+        return bar, cols, cols.width() / max(1, n), cols.height() - label_h, label_h, label_px
+
+    def _paint_labels(self, p: QPainter, v: AgentStatesView, area: QRectF) -> None:
+        """Each column's state chip (colour) and label text: colour never alone."""
+        t = self.theme
+        _bar, cols, col_w, num_h, label_h, label_px = self._geometry(area, len(v.counts))
+        small = make_font(label_px)
+        chip = label_px * 0.9
+        p.setFont(small)
+        fm = p.fontMetrics()
+        for i, sc in enumerate(v.counts):
+            x = cols.left() + i * col_w
+            ly = cols.top() + num_h
+            p.setPen(Qt.PenStyle.NoPen)
+            p.setBrush(t.text_dim if v.stale else t.states[sc.state])
+            p.drawRoundedRect(QRectF(x, ly + (label_h - chip) / 2, chip, chip), chip * 0.2, chip * 0.2)
+            p.setPen(t.text_dim)
+            lr = QRectF(x + chip * 1.4, ly, col_w - chip * 1.6, label_h)
+            p.drawText(lr, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                       fm.elidedText(sc.label, Qt.TextElideMode.ElideRight, int(lr.width())))
 
     def paintEvent(self, event: QPaintEvent) -> None:
         v = self.view
@@ -48,15 +79,8 @@ class AgentStatesWidget(TileFrame):
             p.end()
             return
         right = f"{v.logged_in} logged in · occupancy {v.occupancy}%"
-        area = self._paint_cached_panel(p, v.title, right)
-        n = len(v.counts)
-        bar_h = max(6.0, ref_height(self) * 0.012)
-        label_px = ref_height(self) * 0.0165
-        label_h = QFontMetricsF(make_font(label_px)).height() * 1.1
-        bar = QRectF(area.left(), area.bottom() - bar_h, area.width(), bar_h)
-        cols = QRectF(area.left(), area.top(), area.width(), bar.top() - area.top() - label_h * 0.5)
-        col_w = cols.width() / max(1, n)
-        num_h = cols.height() - label_h
+        area = self._paint_cached_panel(p, v, right)
+        bar, cols, col_w, num_h, _label_h, _label_px = self._geometry(area, len(v.counts))
         px = num_h * 0.82 / CAP_HEIGHT
         big = make_font(px, QFont.Weight.DemiBold)
         fm_big = QFontMetricsF(big)
@@ -65,25 +89,11 @@ class AgentStatesWidget(TileFrame):
         widest = max(fm_big.horizontalAdvance(t) for t in ["000", *(c.text for c in v.counts)])
         if widest > col_w * 0.72:  # one size for all columns, fitted to the widest count (with a gap)
             px *= col_w * 0.72 / widest
-        small = make_font(label_px)
-        chip = label_px * 0.9
         dpr = self.devicePixelRatioF()
+        baseline = cols.top() + (num_h + px * CAP_HEIGHT) / 2
         for i, sc in enumerate(v.counts):
-            x = cols.left() + i * col_w
-            color = t.text_dim if v.stale else t.states[sc.state]
-            baseline = cols.top() + (num_h + px * CAP_HEIGHT) / 2
-            draw_big_text(p, x, baseline, sc.text, round(px), t.text_dim if v.stale else t.text, dpr)
-            # state chip (colour) + label text: colour never alone
-            ly = cols.top() + num_h
-            p.setPen(Qt.PenStyle.NoPen)
-            p.setBrush(color)
-            p.drawRoundedRect(QRectF(x, ly + (label_h - chip) / 2, chip, chip), chip * 0.2, chip * 0.2)
-            p.setFont(small)
-            p.setPen(t.text_dim)
-            fm = p.fontMetrics()
-            lr = QRectF(x + chip * 1.4, ly, col_w - chip * 1.6, label_h)
-            p.drawText(lr, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-                       fm.elidedText(sc.label, Qt.TextElideMode.ElideRight, int(lr.width())))
+            draw_big_text(p, cols.left() + i * col_w, baseline, sc.text, round(px),
+                          t.text_dim if v.stale else t.text, dpr)
         total = sum(c.count for c in v.counts)
         x = bar.left()
         p.setPen(Qt.PenStyle.NoPen)
