@@ -39,6 +39,7 @@ class AgentBoardWidget(TileFrame):
         self._time_cache: dict[tuple, QPixmap] = {}  # time-in-state texts ("4:05"), oldest first
         self._grid: tuple[tuple, QRectF, tuple[int, int]] | None = None  # (size key, grid rect, shape)
         self._cells_region = QRegion()  # where the current cells are (their pixmaps are opaque)
+        self._slot_cache: tuple[tuple, tuple[int, list[QRect], list[list[QRect]]]] | None = None
         self.cells_painted = 0  # for tests and benchmarks: cells drawn by the last paint
 
     # ----------------------------------------------------------------- geometry
@@ -65,22 +66,34 @@ class AgentBoardWidget(TileFrame):
             self._grid = (key, g, (cols, rows))
         return self._grid[1], self._grid[2]
 
+    def _slots(self) -> tuple[int, list[QRect], list[list[QRect]]]:
+        """(cols, header rect per row, cell rects per row): fixed per size, so a layout only indexes them."""
+        key = (self.width(), self.height(), ref_height(self))
+        if self._slot_cache is None or self._slot_cache[0] != key:
+            _, h, gap = self.cell_size()
+            g = self._grid_rect()
+            cols, rows = self.grid_shape()
+            w = (g.width() - gap * (cols - 1)) / cols
+            cw, ch = int(w), int(h)  # every cell the same whole-pixel size: one cached pixmap fits any slot
+            headers, cells = [], []
+            for row in range(rows + 1):
+                y = g.top() + row * (h + gap)
+                headers.append(QRectF(g.left(), y, g.width(), h).toAlignedRect())
+                cells.append([QRect(round(g.left() + c * (w + gap)), round(y), cw, ch) for c in range(cols)])
+            self._slot_cache = (key, (cols, headers, cells))
+        return self._slot_cache[1]
+
     def _layout(self, view: AgentBoardView) -> list[Item]:
-        _, h, gap = self.cell_size()
-        g = self._grid_rect()
-        cols, _ = self.grid_shape()
-        w = (g.width() - gap * (cols - 1)) / cols
-        cw, ch = int(w), int(h)  # every cell the same whole-pixel size: one cached pixmap fits any slot
+        cols, headers, slots = self._slots()
+        last = len(headers) - 1
         items: list[Item] = []
         row = 0
         for sec in view.sections:
-            y = g.top() + row * (h + gap)
-            items.append((QRectF(g.left(), y, g.width(), h).toAlignedRect(), sec.title))
+            items.append((headers[min(row, last)], sec.title))
             row += 1
             for i, cell in enumerate(sec.cells):
                 r, c = divmod(i, cols)
-                x, y = round(g.left() + c * (w + gap)), round(g.top() + (row + r) * (h + gap))
-                items.append((QRect(x, y, cw, ch), cell))
+                items.append((slots[min(row + r, last)][c], cell))
             row += -(-len(sec.cells) // cols)
         return items
 
