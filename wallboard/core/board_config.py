@@ -128,8 +128,9 @@ class DisplayConfig(BaseModel):
     model_config = _STRICT
     # Figures: a batch is shown within 1/max_refresh_hz s (33 Hz ≈ 30 ms). Lower it on a weak PC.
     max_refresh_hz: float = Field(33.0, ge=1, le=60)
-    # Agent board and agent-state counts (thousands of cells): at most this often, and every second.
-    agent_refresh_hz: float = Field(4.0, ge=1, le=60)
+    # Agent board and agent-state counts: at most this often, and every second. As prompt as the figures by
+    # default (only changed cells repaint); lower it to spare CPU when thousands of agents change state.
+    agent_refresh_hz: float = Field(33.0, ge=1, le=60)
 
 
 class AlertsConfig(BaseModel):

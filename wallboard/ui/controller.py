@@ -4,8 +4,9 @@
   refresh (at most ``display.max_refresh_hz`` a second) and the refresh takes everything queued by then,
   applies it to the engine and shows it. So the GUI thread wakes per refresh, not per batch, and a change
   shows within a frame or two.
-- A steady 4 Hz tick refreshes while data flows, and once per second when idle (the first tick in each
-  new second), so the longest wait, time in state and data age keep moving with no events.
+- A steady 4 Hz tick fills gaps while data flows (no refresh in the last tick), and refreshes once per
+  second when idle (the first tick in each new second), so the longest wait, time in state and data age
+  keep moving with no events.
 - Each refresh builds a BoardView and hands it to the widgets, which repaint only what changed.
 """
 
@@ -31,8 +32,9 @@ log = logging.getLogger("wallboard.ui")
 
 ACTIVE_TICK_MS = 250
 ACTIVE_FOR_S = 2.0  # after the last batch, keep the 4 Hz tick this long
-# The agent views (board and agent-state counts) are rebuilt at most config.display.agent_refresh_hz times
-# a second, and at each new second (time in state); figures refresh at up to max_refresh_hz.
+# The agent views (board and agent-state counts) are rebuilt when agents changed, at most
+# config.display.agent_refresh_hz times a second (default: as often as the figures), and at each new second
+# (time in state); figures refresh at up to max_refresh_hz.
 AGENT_VIEW_KINDS = ("agent_board", "agent_states")
 
 
@@ -178,7 +180,9 @@ class BoardController(QObject):
 
     @Slot()
     def _on_tick(self) -> None:
-        active = time.monotonic() - self._last_batch < ACTIVE_FOR_S
+        mono = time.monotonic()
+        # While data flows, batches already refresh up to max_refresh_hz: the tick only fills gaps.
+        active = mono - self._last_batch < ACTIVE_FOR_S and mono - self._last_refresh >= 0.8 * ACTIVE_TICK_MS / 1000
         if active or math.floor(self.now()) != self._last_refresh_second:
             self.refresh()
 
