@@ -134,3 +134,24 @@ def test_panel_shows_active_alerts_acknowledges_and_lists_history(qtbot, tmp_pat
         "raised  Sales: longest wait 1:10 min (over 1:00 min)"]
     kinds = [json.loads(ln)["kind"] for ln in (tmp_path / "alerts.jsonl").read_text().splitlines()]
     assert kinds == ["raised", "acknowledged", "cleared"]
+
+
+def test_flashing_tiles_pulse_each_second_until_acknowledged() -> None:
+    from wallboard.core.board_config import FigureTile, PageConfig
+    from wallboard.core.view_model import BoardViewModel, LinkStatus
+    cfg = BoardConfig(alerts=AlertsConfig(goal_rules=False, rules=[RULE], flash=True),
+                      pages=[PageConfig(rows=1, cols=1, tiles=[FigureTile(kind="longest_wait", queue="q1")])])
+    vm = BoardViewModel(cfg)
+    center = AlertCenter(cfg, history_path=None, sound=SoundPlayer(muted=True))
+    center.attach(vm)
+    f = figs(70)
+    f["queues"]["q1"]["today"]["waiting"] = 3
+
+    def tile(now: float):
+        return vm.build(f, LinkStatus("live", last_data_at=now), now).tiles[0]
+    assert tile(0).severity == "none" and not tile(1).flash_on  # over the level, not raised yet
+    assert [(tile(t).severity, tile(t).flash_on) for t in (30, 31, 32)] == [
+        ("warn", True), ("warn", False), ("warn", True)]
+    center.acknowledge(center.active()[0].key)
+    assert [tile(t).flash_on for t in (34, 35, 36)] == [False, False, False]
+    assert tile(36).severity == "warn"  # still shown until it clears

@@ -106,3 +106,17 @@ def test_check_config_names_the_bad_field(tmp_path: Path) -> None:
     assert r.stderr.strip() == f"{p}:3: sounds.volume: unknown key (a typo?)"
     r = _check(str(EXAMPLE))
     assert r.returncode == 0 and "OK" in r.stdout, r.stderr
+
+
+def test_ca_file_is_checked(tmp_path: Path) -> None:
+    import ssl
+
+    from wallboard.config_loader import ssl_context
+    (tmp_path / "bad.pem").write_text("not a certificate\n")
+    p = _write(tmp_path, '[feed]\nurl = "wss://acd.example/"\nca_file = "bad.pem"\n')
+    with pytest.raises(ConfigError, match=r"feed\.ca_file: not a usable CA file"):
+        ssl_context(load_file(p).config, p.parent)
+    system = ssl.get_default_verify_paths().cafile
+    if system and Path(system).is_file():  # a real CA bundle from this machine
+        p = _write(tmp_path, f'[feed]\nurl = "wss://acd.example/"\nca_file = "{system}"\n')
+        assert isinstance(ssl_context(load_file(p).config, p.parent), ssl.SSLContext)
