@@ -53,13 +53,17 @@ def test_valid_change_applies_and_invalid_one_shows_a_banner(qtbot, tmp_path: Pa
                     p.CallAnswered(ts=now - 35, call_id="c1", queue="q1", agent_id="a1")])
     assert eng.figures(now)["queues"]["q1"]["today"]["service_level_pct"] == 0.0  # 25 s wait > 20 s
     # A valid change: new title and a longer threshold. The whole day is recomputed with it.
-    _save(path, GOOD.replace('"Before"', '"After"').replace("threshold_s = 20", "threshold_s = 30"))
+    assert len(w.alerts.state.rules) == 2  # the goal rules
+    _save(path, GOOD.replace('"Before"', '"After"').replace("threshold_s = 20", "threshold_s = 30")
+          + '\n[[alerts.rules]]\nfigure = "waiting"\nwarning = 5\n')
     qtbot.waitUntil(lambda: w.config.title == "After", timeout=5000)
+    assert [r.figure for r in w.alerts.state.rules][-1] == "waiting"
+    assert w.controller.vm.alerts is w.alerts.state  # tiles read the new rules' alerts
     assert w.controller.engine.figures(now)["queues"]["q1"]["today"]["service_level_pct"] == 100.0
     assert w.controller.engine.events_applied == eng.events_applied  # nothing lost
     assert w.board.config.title == "After" and not live.banner.isVisible()
     # An invalid change (a typo'd key on line 9): banner names file, line and field; "After" keeps running.
-    bad = GOOD.replace('"Before"', '"Broken"').replace("target_pct = 80", "target_pc = 85")
+    bad = GOOD.replace('"Before"', '"Broken"').replace("target_pct = 80", "target_pc = 85")  # line 9
     with qtbot.waitSignal(live.rejected, timeout=5000):
         _save(path, bad)
     assert live.banner.isVisible()
