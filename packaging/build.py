@@ -48,6 +48,19 @@ def build_bundle() -> None:
     subprocess.run([sys.executable, "-m", "PyInstaller", "--noconfirm", "--log-level", "WARN",
                     "--distpath", str(DIST), "--workpath", str(WORK / "pyinstaller"),
                     str(PACKAGING / "wallboard.spec")], check=True, cwd=ROOT)
+    if sys.platform.startswith("linux") and shutil.which("strip"):
+        strip_python(BUNDLE)
+
+
+def strip_python(bundle: Path) -> None:
+    """Strip the interpreter's own libraries (a pyenv/source build keeps symbols: libpython 23 MB -> 5 MB).
+    Not the wheels' libraries: auditwheel patched them with patchelf and strip corrupts those (numpy's
+    OpenBLAS then fails with "ELF load command address/offset not page-aligned")."""
+    internal = bundle / "_internal"
+    files = [*internal.glob("libpython*.so*"), *internal.glob("python3*/lib-dynload/*.so")]
+    files = [f for f in files if f.is_file() and not f.is_symlink()]
+    if files:
+        subprocess.run(["strip", "--strip-unneeded", *map(str, files)], check=True)
 
 
 # ------------------------------------------------------------------------------------------ Depends
@@ -180,7 +193,7 @@ def _write(path: Path, text: str, mode: int = 0o644) -> None:
     path.chmod(mode)
 
 
-def stage_deb(version: str, arch: str, deps: str) -> Path:
+def stage_deb(version: str, arch: str, deps: str, fast: bool = False) -> Path:
     stage = WORK / "deb" / "root"
     shutil.rmtree(stage.parent, ignore_errors=True)
     opt = stage / PREFIX.lstrip("/")
@@ -230,7 +243,10 @@ Description: real-time contact-centre wallboard
     _write(stage / "DEBIAN/conffiles", "".join(f"{c}\n" for c in conffiles))
     out = DIST / f"wallboard_{version}_{arch}.deb"
     out.unlink(missing_ok=True)
-    subprocess.run(["dpkg-deb", "--root-owner-group", "-Zxz", "--build", str(stage), str(out)], check=True,
+    # xz: the smallest package (what a site rolls out), ~100 s on 2 cores; zstd -9 (--fast, for CI): ~8 s and
+    # ~20% larger. dpkg reads zstd since 1.21.18 (Debian 12; Ubuntu's dpkg since 18.04).
+    compression = ["-Zzstd", "-z9"] if fast else ["-Zxz"]
+    subprocess.run(["dpkg-deb", "--root-owner-group", *compression, "--build", str(stage), str(out)], check=True,
                    stdout=subprocess.DEVNULL)
     return out
 
@@ -239,6 +255,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--no-deb", action="store_true", help="build the bundle only")
     ap.add_argument("--skip-bundle", action="store_true", help="reuse dist/wallboard (package it again)")
+    ap.add_argument("--fast", action="store_true", help="zstd instead of xz: ~10x faster, ~20%% larger (CI)")
     args = ap.parse_args(argv)
     t0 = time.monotonic()
     if not args.skip_bundle:
@@ -254,7 +271,7 @@ def main(argv: list[str] | None = None) -> int:
                           check=True).stdout.strip()
     deps = depends(BUNDLE)
     log(f"Depends: {deps}")
-    deb = stage_deb(project_version(), arch, deps)
+    deb = stage_deb(project_version(), arch, deps, fast=args.fast)
     total = time.monotonic() - t0
     log(f"package: {deb.relative_to(ROOT)} {deb.stat().st_size / 1e6:.1f} MB; total build time {total:.0f} s")
     print(deb)
