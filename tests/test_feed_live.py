@@ -22,6 +22,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from wallboard.core import feed_protocol as fp
 from wallboard.core import protocol as p
+from wallboard.core.engine import MetricsEngine
 from wallboard.feed.client import FeedClient
 from wallboard.feed.logs import websockets_logger
 from wallboard.feed.settings import client_ssl_context, server_ssl_context
@@ -635,3 +636,202 @@ def test_a_failing_source_is_reported_not_hidden_behind_heartbeats() -> None:
     with ServerThread(Broken) as srv:
         srv.run(srv.server.source_done.wait())
         assert isinstance(srv.server.source_error, RuntimeError) and srv.server.seq == 1
+
+
+# ---------------------------------------------------------------------------------------------- review fixes
+def test_a_snapshot_larger_than_the_frame_limit_is_still_delivered(stream: list[p.Event]) -> None:
+    # Batches are split to fit max_frame_bytes; a snapshot cannot be, and has its own (larger) limit.
+    with ServerThread(max_frame_bytes=64 * 1024) as srv:
+        srv.publish(stream[:5000])
+        assert len(srv.call(srv.server._snapshot_frame)) > 64 * 1024
+        sink = EngineSink()
+        client = started(FeedClient(srv.url, sink, max_frame_bytes=64 * 1024, **FAST))
+        try:
+            sink.wait_seq(5000)
+            srv.publish(stream[5000:5010])
+            sink.wait_seq(5010)
+        finally:
+            client.stop()
+    assert client.counters.connects == 1 and client.counters.oversize == 0 and sink.snapshots == 1
+    now = stream[5009].ts
+    assert sink.figures(now) == reference_figures(stream[:5010], now)
+
+
+def _waits_incompatible_without_data(sink: EngineSink, client: FeedClient) -> str:
+    sink.wait_for(lambda s: "incompatible" in s.states and client.counters.reconnects >= 2)
+    assert sink.snapshots == 0
+    # Every wait between attempts (with backoff, not a tight loop) says what it is, not a passing fault.
+    waits = [st for st in sink.statuses if st.retry_in_s is not None]
+    assert len(waits) >= 2 and all(st.state == "incompatible" for st in waits), waits
+    return waits[-1].detail
+
+
+def test_a_snapshot_over_the_servers_limit_is_refused_with_a_reason_not_sent(stream: list[p.Event]) -> None:
+    with ServerThread(max_snapshot_bytes=10_000) as srv:
+        srv.publish(stream[:2000])
+        sink = EngineSink()
+        client = started(FeedClient(srv.url, sink, **FAST))
+        try:
+            detail = _waits_incompatible_without_data(sink, client)
+        finally:
+            client.stop()
+        assert srv.server.stats["snapshot_too_large"] >= 2 and srv.server.stats["snapshots"] == 0
+    assert "snapshot too large" in detail and "10000" in detail
+
+
+def test_a_snapshot_over_the_clients_limit_is_reported_from_the_hello(stream: list[p.Event]) -> None:
+    with ServerThread() as srv:
+        srv.publish(stream[:2000])
+        sink = EngineSink()
+        client = started(FeedClient(srv.url, sink, max_frame_bytes=5000, max_snapshot_bytes=10_000, **FAST))
+        try:
+            detail = _waits_incompatible_without_data(sink, client)
+        finally:
+            client.stop()
+    assert "snapshot too large" in detail and "our limit is 10000" in detail
+    assert client.counters.oversize == 0  # decided from the hello's snapshot_bytes, before any refusal
+
+
+def test_an_oversize_snapshot_from_a_server_that_does_not_announce_its_size_is_incompatible(
+        stream: list[p.Event]) -> None:
+    fake = FakeServer([[_hello(), _snapshot(0, stream[:2000])]])  # the hello has no snapshot_bytes
+    sink = EngineSink()
+    client = started(FeedClient(fake.url, sink, max_frame_bytes=5000, max_snapshot_bytes=10_000, **FAST))
+    try:
+        detail = _waits_incompatible_without_data(sink, client)
+    finally:
+        client.stop()
+        fake.close()
+    assert "snapshot too large" in detail and client.counters.oversize >= 2
+    assert fake.close_codes[0] == fp.CLOSE_TOO_BIG
+
+
+def test_proxy_settings_in_the_environment_are_not_used_for_the_feed(
+        monkeypatch: pytest.MonkeyPatch, stream: list[p.Event]) -> None:
+    for var in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
+        monkeypatch.setenv(var, "bogus://proxy.invalid:1")  # websockets would refuse this one outright
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    with ServerThread() as srv:
+        srv.publish(stream[:10])
+        sink = EngineSink()
+        client = started(FeedClient(srv.url, sink, **FAST))
+        try:
+            sink.wait_seq(10)
+        finally:
+            client.stop()
+    assert client.counters.connects == 1
+
+
+def test_an_unexpected_error_is_logged_and_retried_the_feed_thread_lives_on(
+        caplog: pytest.LogCaptureFixture) -> None:
+    # An explicitly configured proxy that websockets cannot use raises InvalidProxy: an error outside the
+    # ones the client expects from a connection attempt.
+    with ServerThread() as srv:
+        sink = EngineSink()
+        client = started(FeedClient(srv.url, sink, proxy="bogus://proxy.invalid:1", **FAST))
+        try:
+            sink.wait_for(lambda s: client.counters.reconnects >= 3)
+            assert client._thread is not None and client._thread.is_alive()
+        finally:
+            client.stop()
+    assert sink.states[-1] == "stopped" and "live" not in sink.states
+    assert any("unexpected error: InvalidProxy" in st.detail for st in sink.statuses)
+    assert any(r.name == "wallboard.feed.client" and r.exc_info for r in caplog.records)
+
+
+class _SinkFailingOnce(EngineSink):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fail_next_events = False
+
+    def on_events(self, events: list[p.Event], last_seq: int) -> None:
+        if self.fail_next_events:
+            self.fail_next_events = False
+            raise RuntimeError("a bug in the sink")
+        super().on_events(events, last_seq)
+
+
+def test_a_batch_the_sink_failed_to_apply_is_not_lost_the_client_resyncs(stream: list[p.Event]) -> None:
+    with ServerThread() as srv:
+        srv.publish(stream[:100])
+        sink = _SinkFailingOnce()
+        client = started(FeedClient(srv.url, sink, **FAST))
+        try:
+            sink.wait_seq(100)
+            sink.fail_next_events = True
+            srv.publish(stream[100:110])  # lost by the sink
+            sink.wait_for(lambda s: s.snapshots == 2)  # a fresh snapshot replaces the state
+            srv.publish(stream[110:120])
+            sink.wait_seq(120)
+        finally:
+            client.stop()
+    assert client.counters.sink_errors == 1 and sink.errors == []
+    assert sink.snapshot_seqs == [100, 110]
+    now = stream[119].ts
+    assert sink.figures(now) == reference_figures(stream[:120], now)
+
+
+def test_resuming_a_large_backlog_while_events_keep_coming_is_not_a_slow_consumer() -> None:
+    t0 = time.time()
+    agents = (p.AgentState(ts=t0 + i * 1e-3, agent_id=f"a{i % 40}", state="available" if i % 2 else "on_call")
+              for i in itertools.count())
+    with ServerThread(max_pending_events=100) as srv:
+        sink = EngineSink()
+        first = started(FeedClient(srv.url, sink, **FAST))
+        try:
+            srv.publish(list(itertools.islice(agents, 10)))
+            sink.wait_seq(10)
+        finally:
+            first.stop()
+        srv.publish(list(itertools.islice(agents, 300)))  # missed while away: 3x the pending limit
+        stop = asyncio.Event()
+
+        async def trickle() -> None:
+            # One event per loop iteration while the client comes back, so some are published between its
+            # registration and its writer's first step.
+            while not stop.is_set():
+                srv.server.publish([next(agents)])
+                await asyncio.sleep(0)
+
+        trickling = asyncio.run_coroutine_threadsafe(trickle(), srv.loop)
+        second = FeedClient(srv.url, sink, **FAST)  # same sink: the app reconnecting where it stood
+        second.tracker.feed_id, second.tracker.last_seq = first.tracker.feed_id, first.tracker.last_seq
+        started(second)
+        try:
+            sink.wait_for(lambda s: srv.server.stats["resumes"] >= 1 and (s.seq or 0) > 320)
+            srv.loop.call_soon_threadsafe(stop.set)
+            trickling.result(WAIT_S)
+            sink.wait_seq(srv.server.seq)
+        finally:
+            second.stop()
+        assert srv.server.stats["slow_consumers"] == 0 and srv.server.stats["resumes"] == 1
+    assert second.counters.connects == 1 and second.counters.snapshots == 0 and sink.errors == []
+
+
+def test_a_new_feed_id_drops_the_old_feeds_data_time_from_the_status(stream: list[p.Event]) -> None:
+    old_feed_time = time.time() + 3600  # the old feed ran ahead (a replay), the new one is live
+    hello_a = fp.encode(fp.Hello(protocol=1, feed_id="A", server_time=old_feed_time, heartbeat_s=2.5,
+                                 max_frame_bytes=2**20, resume="snapshot"))
+    snap_a = fp.encode(fp.Snapshot(seq=0, server_time=old_feed_time, engine=MetricsEngine().snapshot()))
+    # Feed B's first connection breaks off after its hello (a batch where the snapshot should be: resync);
+    # the status the client shows then must not pair feed B with feed A's data time.
+    fake = FakeServer([[hello_a, snap_a], [_hello(feed_id="B"), _batch(1, stream[:1])],
+                       [_hello(feed_id="B"), _snapshot(0)]])
+    sink = EngineSink()
+    client = started(FeedClient(fake.url, sink, **FAST))
+    try:
+        sink.wait_for(lambda s: s.snapshots == 1)
+        client.disconnect()
+        sink.wait_for(lambda s: s.snapshots == 2)
+        sink.wait_state("live")
+    finally:
+        client.stop()
+        fake.close()
+    assert client.counters.resyncs == 1
+    for st in sink.statuses:
+        if st.feed_id == "B":
+            assert st.last_data_server_time is None or st.last_data_server_time < old_feed_time - 60, st
+    last = sink.statuses[-2]  # before "stopped"
+    assert last.feed_id == "B" and last.state == "live"
+    assert fp.data_age(last, time.time()).age_s is not None and not fp.data_age(last, time.time()).stale

@@ -165,6 +165,43 @@ def test_data_age_and_staleness() -> None:
 def test_frames_are_plain_json_with_documented_fields() -> None:
     h = json.loads(fp.encode(hello()))
     assert set(h) == {"type", "protocol", "feed_id", "server_time", "heartbeat_s", "max_frame_bytes",
-                      "resume", "source"}
+                      "resume", "source", "snapshot_bytes"}
     assert json.loads(fp.encode(fp.Heartbeat(seq=3, server_time=1.5))) == {
         "type": "heartbeat", "seq": 3, "server_time": 1.5}
+
+
+@pytest.mark.parametrize("server_time", ["NaN", "Infinity", "-Infinity", "1e400", "-1", "1e300"])
+@pytest.mark.parametrize("template", [
+    '{"type":"heartbeat","seq":0,"server_time":%s}',
+    '{"type":"batch","first_seq":1,"seq":1,"server_time":%s,"events":[{}]}',
+    '{"type":"snapshot","seq":0,"server_time":%s,"engine":{}}',
+    '{"type":"hello","protocol":1,"feed_id":"f","server_time":%s,"heartbeat_s":2.5,"max_frame_bytes":1,'
+    '"resume":"snapshot"}',
+])
+def test_frames_with_a_non_finite_negative_or_absurd_server_time_are_malformed(
+        template: str, server_time: str) -> None:
+    assert isinstance(fp.decode_server_frame((template % server_time).encode()), fp.Malformed)
+    assert not isinstance(fp.decode_server_frame((template % "1795424400.5").encode()), fp.Malformed)
+
+
+@pytest.mark.parametrize("heartbeat_s", ["NaN", "Infinity", "0", "-2.5"])
+def test_a_hello_with_a_useless_heartbeat_period_is_malformed(heartbeat_s: str) -> None:
+    raw = ('{"type":"hello","protocol":1,"feed_id":"f","server_time":1,"heartbeat_s":' + heartbeat_s
+           + ',"max_frame_bytes":1,"resume":"snapshot"}').encode()
+    assert isinstance(fp.decode_server_frame(raw), fp.Malformed)
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), float("-inf")])
+def test_clock_offset_ignores_non_finite_samples(bad: float) -> None:
+    c = fp.ClockOffset()
+    c.add(bad, 1000.0)  # first
+    c.add(1010.0, 1000.0)
+    c.add(bad, 1001.0)  # later
+    assert c.offset_s == 10.0
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), float("-inf")])
+def test_data_age_is_never_fresh_for_a_non_finite_data_time_or_offset(bad: float) -> None:
+    assert fp.data_age(fp.FeedStatus("live", last_data_server_time=bad), now=1000.0) == fp.DataAge(None, True)
+    status = fp.FeedStatus("live", clock_offset_s=bad, last_data_server_time=1000.0)
+    assert fp.data_age(status, now=1000.0) == fp.DataAge(None, True)

@@ -8,6 +8,7 @@ The asyncio server and client in ``wallboard.feed`` only move bytes and call int
 from __future__ import annotations
 
 import json
+import math
 import random
 from collections import deque
 from dataclasses import dataclass, field
@@ -38,8 +39,17 @@ HTTP_BUSY = 503  # connection limit reached (Retry-After is set)
 DEFAULT_PORT = 8765
 DEFAULT_HEARTBEAT_S = 2.5
 STALE_AFTER_HEARTBEATS = 3  # data is stale when nothing (not even a heartbeat) came for 3 heartbeat periods
-DEFAULT_MAX_FRAME_BYTES = 16 * 2**20  # server -> client (snapshots of a large centre are a few MB)
+DEFAULT_MAX_FRAME_BYTES = 16 * 2**20  # server -> client batches and heartbeats (larger runs are split)
 DEFAULT_MAX_CLIENT_FRAME_BYTES = 64 * 2**10  # client -> server: only a hello is expected
+# A snapshot is one frame and cannot be split; it may exceed max_frame_bytes (a large centre's engine with a
+# 2 h rolling window is ~25 MiB). Both ends accept snapshots up to this size; beyond it the server refuses
+# the client with CLOSE_SNAPSHOT_TOO_LARGE and the client shows "incompatible" instead of looping.
+DEFAULT_MAX_SNAPSHOT_BYTES = 128 * 2**20
+CLOSE_SNAPSHOT_TOO_LARGE = 4013  # the snapshot exceeds the server's max_snapshot_bytes (error frame first)
+
+# server_time must be a real epoch time: NaN or inf would poison the clock offset and make data look fresh.
+MAX_SERVER_TIME = 32503680000.0  # year 3000
+ServerTime = Annotated[float, Field(ge=0, le=MAX_SERVER_TIME, allow_inf_nan=False)]
 
 
 _FRAME = ConfigDict(extra="ignore", frozen=True)
@@ -52,11 +62,14 @@ class Hello(BaseModel):
     type: Literal["hello"] = "hello"
     protocol: int
     feed_id: str
-    server_time: float
-    heartbeat_s: float
+    server_time: ServerTime
+    heartbeat_s: float = Field(gt=0, le=3600, allow_inf_nan=False)
     max_frame_bytes: int
     resume: Literal["resumed", "snapshot"]
     source: str = ""
+    # Size in bytes of the snapshot frame that follows (resume "snapshot"): a client whose limit is lower
+    # says so (incompatible) instead of refusing the frame and reconnecting for the same snapshot forever.
+    snapshot_bytes: int | None = Field(default=None, ge=0)
 
 
 class Snapshot(BaseModel):
@@ -65,7 +78,7 @@ class Snapshot(BaseModel):
     model_config = _FRAME
     type: Literal["snapshot"] = "snapshot"
     seq: int = Field(ge=0)
-    server_time: float
+    server_time: ServerTime
     metrics_config: dict[str, Any] = Field(default_factory=dict)
     engine: dict[str, Any]
 
@@ -78,7 +91,7 @@ class Batch(BaseModel):
     type: Literal["batch"] = "batch"
     first_seq: int = Field(ge=1)
     seq: int = Field(ge=1)
-    server_time: float
+    server_time: ServerTime
     events: list[Any]
 
 
@@ -88,7 +101,7 @@ class Heartbeat(BaseModel):
     model_config = _FRAME
     type: Literal["heartbeat"] = "heartbeat"
     seq: int = Field(ge=0)
-    server_time: float
+    server_time: ServerTime
 
 
 class ErrorFrame(BaseModel):
@@ -203,6 +216,11 @@ class SeqTracker:
         self.last_seq: int | None = None  # None: no state, the next connection must bring a snapshot
         self._expect: Literal["hello", "snapshot", "stream"] = "hello"
 
+    @property
+    def awaiting_snapshot(self) -> bool:
+        """The server announced a snapshot that has not arrived yet."""
+        return self._expect == "snapshot"
+
     def client_hello(self) -> ClientHello:
         self._expect = "hello"
         return ClientHello(protocol=FEED_PROTOCOL, feed_id=self.feed_id, last_seq=self.last_seq)
@@ -272,6 +290,8 @@ class ClockOffset:
 
     def add(self, server_time: float, local_time: float) -> float:
         sample = server_time - local_time
+        if not math.isfinite(sample):
+            return self.offset_s  # frames are validated; this guards direct callers
         if self._samples and sample < self.offset_s - self.STEP_S:
             # Either clock was stepped (NTP): the old samples describe another offset, and keeping their max
             # would make healthy data look old (stale) until the window rolled over. A frame merely delayed
@@ -340,7 +360,10 @@ def data_age(status: Any, now: float) -> DataAge:
     Stale when there is no data, the connection is not live, or nothing arrived for ``stale_after_s``.
     """
     last = status.last_data_server_time
-    if last is None:
+    if last is None or not math.isfinite(last):
         return DataAge(None, True)
-    age = max(0.0, now + status.clock_offset_s - last)
+    age = now + status.clock_offset_s - last
+    if not math.isfinite(age):  # a non-finite clock offset or now: we cannot tell, so not fresh
+        return DataAge(None, True)
+    age = max(0.0, age)
     return DataAge(age, status.state != "live" or age > status.stale_after_s)

@@ -73,6 +73,7 @@ class FeedClient:
                  ssl_context: ssl_lib.SSLContext | None = None,
                  backoff_base_s: float = 0.5, backoff_cap_s: float = 30.0, healthy_after_s: float = 10.0,
                  open_timeout_s: float = 10.0, max_frame_bytes: int = fp.DEFAULT_MAX_FRAME_BYTES,
+                 max_snapshot_bytes: int = fp.DEFAULT_MAX_SNAPSHOT_BYTES, proxy: str | None = None,
                  ping_interval_s: float | None = 20.0, compression: bool = False,
                  status_interval_s: float = 1.0, dead_after_heartbeats: float = 6.0,
                  rng: random.Random | None = None) -> None:
@@ -84,6 +85,9 @@ class FeedClient:
         self._healthy_after_s = healthy_after_s
         self._open_timeout_s = open_timeout_s
         self._max_frame_bytes = max_frame_bytes
+        self._max_snapshot_bytes = max_snapshot_bytes
+        # Only an explicitly configured proxy: a LAN feed must not go through http(s)_proxy from the env.
+        self._proxy = proxy
         self._ping_interval_s = ping_interval_s
         self._compression = compression
         self._status_interval_s = status_interval_s
@@ -166,6 +170,9 @@ class FeedClient:
                     if self._stop.is_set():
                         break
                     raise
+                except Exception as exc:  # last resort: an error nobody foresaw must not end the feed thread
+                    log.exception(kv("feed_error", url=self.url, error=type(exc).__name__))
+                    outcome = _Outcome("reconnecting", f"unexpected error: {type(exc).__name__}: {exc}")
                 finally:
                     self._conn_task = None
                 first = False
@@ -194,7 +201,10 @@ class FeedClient:
         try:
             async with connect(
                 self.url, additional_headers=headers, subprotocols=[fp.SUBPROTOCOL],  # type: ignore[list-item]
-                ssl=self._ssl, max_size=self._max_frame_bytes,
+                ssl=self._ssl, proxy=self._proxy,
+                # One limit per connection: a snapshot may be bigger than a batch; _on_frame holds other
+                # frames to max_frame_bytes itself.
+                max_size=max(self._max_frame_bytes, self._max_snapshot_bytes),
                 compression="deflate" if self._compression else None,
                 open_timeout=self._open_timeout_s, ping_interval=self._ping_interval_s,
                 ping_timeout=self._ping_interval_s, close_timeout=2.0,
@@ -207,6 +217,12 @@ class FeedClient:
                 await ws.send(fp.encode(self.tracker.client_hello()), text=True)
                 while True:
                     raw = await ws.recv(decode=False)
+                    if len(raw) > self._max_frame_bytes and not self.tracker.awaiting_snapshot:
+                        self.counters.oversize += 1
+                        log.warning(kv("oversize_frame", url=self.url, bytes=len(raw),
+                                       limit=self._max_frame_bytes))
+                        await ws.close(fp.CLOSE_TOO_BIG, "frame too big")
+                        return _Outcome("reconnecting", f"a frame exceeded {self._max_frame_bytes} bytes")
                     outcome = self._on_frame(raw)
                     if outcome is not None:
                         code = fp.CLOSE_RESYNC if outcome.immediate else fp.CLOSE_NORMAL
@@ -235,6 +251,10 @@ class FeedClient:
         rcvd, sent = exc.rcvd, exc.sent
         if sent is not None and sent.code == fp.CLOSE_TOO_BIG:
             self.counters.oversize += 1
+            if self.tracker.awaiting_snapshot:  # a server that does not announce its snapshot's size
+                log.error(kv("snapshot_too_large", url=self.url, limit=self._max_snapshot_bytes))
+                return _Outcome("incompatible", f"snapshot too large: over our limit of "
+                                                f"{self._max_snapshot_bytes} bytes")
             log.warning(kv("oversize_frame", url=self.url, limit=self._max_frame_bytes))
             return _Outcome("reconnecting", f"a frame exceeded {self._max_frame_bytes} bytes")
         if rcvd is None:
@@ -243,6 +263,8 @@ class FeedClient:
             return _Outcome("reconnecting", "dropped as a slow consumer")
         if rcvd.code == fp.CLOSE_INCOMPATIBLE:
             return _Outcome("incompatible", rcvd.reason or "incompatible protocol")
+        if rcvd.code == fp.CLOSE_SNAPSHOT_TOO_LARGE:
+            return _Outcome("incompatible", f"snapshot too large: {rcvd.reason}".strip())
         if rcvd.code == fp.CLOSE_GOING_AWAY:
             return _Outcome("reconnecting", "the server went away")
         return _Outcome("reconnecting", f"closed by the server ({rcvd.code} {rcvd.reason})".strip())
@@ -259,6 +281,12 @@ class FeedClient:
             return None
         if isinstance(frame, fp.Hello) and frame.feed_id != self.tracker.feed_id:
             self.clock.reset()  # another feed (a restarted server, a replay from its start): another clock
+            self._last_data_server_time = None  # ... and the old feed's data time says nothing about this one
+        if isinstance(frame, fp.Hello) and (frame.snapshot_bytes or 0) > self._max_snapshot_bytes:
+            log.error(kv("snapshot_too_large", url=self.url, bytes=frame.snapshot_bytes,
+                         limit=self._max_snapshot_bytes))
+            return _Outcome("incompatible", f"snapshot too large: {frame.snapshot_bytes} bytes, "
+                                            f"our limit is {self._max_snapshot_bytes}")
         server_time = getattr(frame, "server_time", None)
         if server_time is not None:
             self.clock.add(server_time, now)
@@ -282,7 +310,10 @@ class FeedClient:
                 self.counters.rejected_events += len(parsed.rejected)
                 log.warning(kv("rejected_events", count=len(parsed.rejected),
                                first=parsed.rejected[0].describe()[:200]))
-            self._deliver(self.sink.on_events, parsed.events, action.last_seq)
+            if not self._deliver(self.sink.on_events, parsed.events, action.last_seq):
+                # The tracker has moved past these events but the sink does not hold them: start afresh.
+                self.tracker.forget()
+                return _Outcome("reconnecting", "a batch could not be applied: resync")
             self._fresh(server_time, "events")
         elif isinstance(action, fp.Nothing):
             self.counters.duplicates += action.duplicates

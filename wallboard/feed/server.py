@@ -46,6 +46,7 @@ class ServerConfig:
     history_events: int = 100_000  # resume window
     max_pending_events: int = 20_000  # per client; beyond this it is a slow consumer
     max_frame_bytes: int = fp.DEFAULT_MAX_FRAME_BYTES  # server -> client
+    max_snapshot_bytes: int = fp.DEFAULT_MAX_SNAPSHOT_BYTES  # a snapshot is one frame: it cannot be split
     max_client_frame_bytes: int = fp.DEFAULT_MAX_CLIENT_FRAME_BYTES  # client -> server
     max_connections: int = 1000
     # Failed authentications per client address before it is refused (429) without a token check, and the
@@ -124,7 +125,8 @@ class FeedServer:
         self.source_error: BaseException | None = None  # a failed source: `wallboard serve` exits non-zero
         self.stats: dict[str, int] = dict.fromkeys(
             ("connects", "disconnects", "auth_refused", "busy_refused", "incompatible", "bad_hello",
-             "slow_consumers", "resumes", "snapshots", "events", "client_messages_ignored", "auth_limited"), 0)
+             "slow_consumers", "resumes", "snapshots", "events", "client_messages_ignored", "auth_limited",
+             "snapshot_too_large"), 0)
         self._auth_failures: dict[str, deque[float]] = {}  # client address -> monotonic times of failures
         self._redacted_ws_log = websockets_logger("wallboard.feed.ws.server")
 
@@ -352,18 +354,30 @@ class FeedServer:
         # published afterwards join without a gap or an overlap.
         chunks = self._resume_chunks(hello)
         resumed = chunks is not None
+        snapshot = None if resumed else self._snapshot_frame()
+        if snapshot is not None and len(snapshot) > self.config.max_snapshot_bytes:
+            # Sending it would only make the client refuse it and come back for the same one.
+            self.stats["snapshot_too_large"] += 1
+            log.error(kv("snapshot_too_large", peer=peer, bytes=len(snapshot),
+                         limit=self.config.max_snapshot_bytes, seq=self.seq))
+            await self._refuse(ws, fp.CLOSE_SNAPSHOT_TOO_LARGE,
+                               f"snapshot of {len(snapshot)} bytes exceeds {self.config.max_snapshot_bytes}")
+            return
         client.queue.append(fp.encode(fp.Hello(
             protocol=fp.FEED_PROTOCOL, feed_id=self.feed_id, server_time=self.source.clock(),
             heartbeat_s=self.config.heartbeat_s, max_frame_bytes=self.config.max_frame_bytes,
-            resume="resumed" if resumed else "snapshot", source=self.source.description)))
-        if chunks is None:
-            client.queue.append(self._snapshot_frame())
+            resume="resumed" if resumed else "snapshot", source=self.source.description,
+            snapshot_bytes=None if snapshot is None else len(snapshot))))
+        if snapshot is not None:
+            client.queue.append(snapshot)
             client.sent_seq = self.seq
             self.stats["snapshots"] += 1
         else:
             client.queue.extend(chunks)
             client.sent_seq = hello.last_seq or 0  # heartbeats before any chunk must carry the client's seq
-            client.pending_events = sum(len(c.events_json) for c in chunks)
+            # The resumed backlog (bounded by the ring) is not counted against max_pending_events: counted,
+            # any publish before the writer's first step would drop a client that missed many events, again
+            # on every resume.
             self.stats["resumes"] += 1
         client.wake.set()
         self._clients[client.cid] = client
