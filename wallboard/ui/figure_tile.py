@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from dataclasses import fields
 from functools import lru_cache
+from operator import attrgetter
 from typing import NamedTuple
 
 from PySide6.QtCore import QPoint, QPointF, QRect, QRectF, Qt
@@ -323,9 +324,8 @@ def make_font_height(px: float) -> float:
     return QFontMetricsF(make_font(px, QFont.Weight.DemiBold, tabular=False)).height()
 
 
-def _panel_key(v: TileView) -> tuple:
-    """Everything in a view that the panel pixmap shows (all but the partial fields)."""
-    return tuple(getattr(v, f.name) for f in fields(v) if f.name not in PARTIAL_FIELDS)
+_panel_key = attrgetter(*(f.name for f in fields(TileView) if f.name not in PARTIAL_FIELDS))
+"""Everything in a view that the panel pixmap shows (all but the partial fields), as a tuple."""
 
 
 def _bar_bounds(bar: QRectF) -> QRect:
