@@ -36,6 +36,7 @@ class EngineSink:
         self.events = 0
         self.discontinuities = 0
         self.states: list[str] = []
+        self.transitions: list[tuple[str, str]] = []  # (state, detail) at each change of state
         self.last_status: Any = None
         self.on_batch: Callable[[], None] | None = None
 
@@ -62,6 +63,7 @@ class EngineSink:
             self.last_status = status
             if not self.states or self.states[-1] != status.state:
                 self.states.append(status.state)
+                self.transitions.append((status.state, status.detail))
             self.cond.notify_all()
 
     def wait_for(self, pred: Callable[[EngineSink], bool], timeout: float = WAIT_S, what: str = "") -> None:

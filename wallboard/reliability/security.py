@@ -95,7 +95,7 @@ def auth_and_logs(row: Row) -> int:
             client.start()
             try:
                 sink.wait_for(lambda s: "auth_failed" in s.states, what="auth_failed")
-                client_detail = sink.last_status.detail
+                client_detail = next(d for st, d in sink.transitions if st == "auth_failed")
             finally:
                 client.stop()
             attempts += 1
@@ -158,7 +158,7 @@ def tls_private_ca(row: Row) -> None:
                         sink.wait_seq(1)
                     else:
                         sink.wait_for(lambda s: "reconnecting" in s.states, what="refusal")
-                    detail = sink.last_status.detail
+                    detail = next(d for st, d in sink.transitions if st == "reconnecting")
                 finally:
                     client.stop()
                 results[name] = "connected" if sink.seq == 1 else ("refused: certificate" if
