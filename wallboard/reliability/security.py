@@ -158,7 +158,7 @@ def tls_private_ca(row: Row) -> None:
                         sink.wait_seq(1)
                     else:
                         sink.wait_for(lambda s: "reconnecting" in s.states, what="refusal")
-                    detail = next(d for st, d in sink.transitions if st == "reconnecting")
+                    detail = next((d for st, d in sink.transitions if st == "reconnecting"), "")
                 finally:
                     client.stop()
                 results[name] = "connected" if sink.seq == 1 else ("refused: certificate" if
