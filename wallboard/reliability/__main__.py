@@ -38,6 +38,7 @@ def checks(long: bool, soak_scenario: str | None, soak_days: float | None) -> di
         "clock": lambda: faults.clock_steps(),
         "stall": lambda: faults.source_stall(pick(12, 60)),
         "disk": lambda: faults.disk_full(),
+        "alert_log": lambda: faults.alert_log_full(),
         "clients": lambda: load.many_clients(pick(100, 300), 2, pick(10.0, 30.0)),
         "flood": lambda: load.flood_and_oversize(pick(500, 2000), pick(200, 1000), pick(20, 100), pick(20, 100)),
         "gui": lambda: load.gui_under_stress(pick(12.0, 60.0)),

@@ -516,3 +516,61 @@ def disk_full(kb: int = 32) -> Row:
     row.faults = f"{tried} writes into a full disk ({how})"
     row.seconds = time.monotonic() - t0
     return row
+
+
+def alert_log_full(kb: int = 16) -> Row:
+    """Expected (wallboard/ui/alert_history.py): on a full disk each failed write is counted and dropped,
+    the board carries on and keeps the recent transitions in memory; when space returns, writing resumes
+    and every line in the log is a whole JSON record (no torn line glued to the next)."""
+    import json
+
+    from wallboard.core.alerts import Transition
+    from wallboard.ui.alert_history import AlertHistory
+
+    row = Row("fault: disk full under the alert log", command=CMD.format("alert_log"))
+    t0 = time.monotonic()
+    d, mounted = _tiny_tmpfs(kb)
+    try:
+        if not mounted:
+            row.notes = "skipped: needs root to mount a tmpfs"
+            return row
+        hist = AlertHistory(d / "alerts.jsonl", max_bytes=1 << 20, backups=2, keep=100)
+
+        def transition(i: int) -> Transition:
+            return Transition(key=(i % 3, "sales"), kind="raised", level="warning", previous="ok", rule="sl",
+                              figure="service_level", queue="sales", queue_name="Sales", window="today",
+                              value=61.5 + i, at=DAY0 + i, since=DAY0 + i, text="Service level under 80 %" * 3)
+
+        (d / "filler").write_bytes(b"\0" * (kb // 2 * 1024))  # removed later: the space that comes back
+        tried = 0
+        for i in range(400):  # ~100 kB of records into what is left
+            hist.append(transition(i))
+            tried += 1
+        full_errors = hist.write_errors
+        (d / "filler").unlink()  # space comes back
+        for i in range(400, 410):
+            hist.append(transition(i))
+            tried += 1
+        lines = (d / "alerts.jsonl").read_bytes().splitlines()
+        torn = 0
+        for ln in lines:
+            try:
+                json.loads(ln)
+            except ValueError:
+                torn += 1
+        if full_errors == 0:
+            row.fail("no write failed: the disk never filled")
+        if hist.write_errors != full_errors:
+            row.fail("writes kept failing after space came back")
+        if len(hist.recent) != 100:
+            row.fail("recent transitions not kept in memory")
+        if torn:
+            row.data_lost += torn
+            row.fail(f"{torn} torn line(s) in the log after the disk filled")
+        row.detail = {"write_errors": full_errors, "written": hist.written, "torn_lines": torn}
+        row.load = f"{tried} alert transitions"
+        row.faults = f"{full_errors} writes refused by a full tmpfs of {kb} KiB, then space freed"
+    finally:
+        _unmount(d, mounted)
+    row.seconds = time.monotonic() - t0
+    return row

@@ -7,6 +7,7 @@ The last transitions are also kept in memory for the desktop panel.
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
@@ -48,8 +49,15 @@ class AlertHistory:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._rotate_if_needed(len(line.encode()))
-            with self.path.open("a", encoding="utf-8") as f:
-                f.write(line)
+            data = line.encode()
+            with self.path.open("ab", buffering=0) as f:  # unbuffered: we see exactly what reached the file
+                start = f.seek(0, os.SEEK_END)
+                try:
+                    if f.write(data) != len(data):
+                        raise OSError(errno.ENOSPC, "short write")
+                except OSError:
+                    f.truncate(start)  # no torn line left for the next record to be glued to
+                    raise
             self.written += 1
         except OSError as exc:
             self.write_errors += 1
