@@ -154,7 +154,7 @@ Comment=Live contact-centre figures for wall screens and supervisors
 Exec=wallboard run
 Icon=wallboard
 Terminal=false
-Categories=Office;Monitor;
+Categories=Office;Network;Monitor;
 Keywords=ACD;call centre;contact centre;queue;dashboard;
 """
 

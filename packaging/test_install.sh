@@ -3,6 +3,7 @@
 #   packaging/test_install.sh                  build, install, check (as root: apt-get install, then removed;
 #                                              otherwise: unpacked into a throwaway root with dpkg -x)
 #   packaging/test_install.sh --keep           as root: leave the package installed
+#   packaging/test_install.sh --unpack         do not install, even as root: unpack into a throwaway root
 #   packaging/test_install.sh --no-build       reuse dist/wallboard_*.deb
 #   packaging/test_install.sh --fast           build a zstd-compressed .deb (~1.5 min less; what .ci/run does)
 #   packaging/test_install.sh --screenshot F   also save the Xvfb screenshot to F (e.g. docs/images/...)
@@ -13,14 +14,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
 MAX_MB=80
-keep=0 build=1 shot="" fast=()
+keep=0 build=1 shot="" fast=() unpack=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --keep) keep=1 ;;
+    --unpack) unpack=1 ;;
     --no-build) build=0 ;;
     --fast) fast=(--fast) ;;
     --screenshot) shot=$2; shift ;;
-    *) sed -n '2,12p' "$0"; exit 2 ;;
+    *) sed -n '2,13p' "$0"; exit 2 ;;
   esac
   shift
 done
@@ -29,7 +31,7 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 step() { echo "== $*" >&2; }
 
 need_apt=()
-for p in xvfb xauth x11-utils imagemagick dpkg-dev libwayland-cursor0 libwayland-egl1; do
+for p in xvfb xauth x11-utils imagemagick dpkg-dev desktop-file-utils libwayland-cursor0 libwayland-egl1; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$p")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then
@@ -66,7 +68,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
+if [ "$unpack" -eq 0 ] && [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
   step "installing $deb (apt-get: its Depends must be satisfiable)"
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "./$deb" >/dev/null
   installed=1
