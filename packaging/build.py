@@ -153,6 +153,7 @@ GenericName=Contact-centre wallboard
 Comment=Live contact-centre figures for wall screens and supervisors
 Exec=wallboard run
 Icon=wallboard
+StartupWMClass=wallboard
 Terminal=false
 Categories=Office;Network;Monitor;
 Keywords=ACD;call centre;contact centre;queue;dashboard;
@@ -165,6 +166,7 @@ Name=Wallboard (kiosk)
 Comment=Start the wallboard full screen at login. Disabled: set Hidden=false to enable (docs/packaging.md)
 Exec=wallboard run --kiosk
 Icon=wallboard
+StartupWMClass=wallboard
 Terminal=false
 Hidden=true
 X-GNOME-Autostart-Delay=5
