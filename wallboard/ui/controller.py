@@ -78,7 +78,7 @@ class BoardController(QObject):
         self._agent_timer.setSingleShot(True)
         self._agent_timer.timeout.connect(self.refresh)
         self._agent_view_at = 0.0  # monotonic time of the last agent board rebuild
-        self._agent_view_key: tuple[int, int] | None = None  # (page, second) of that rebuild
+        self._agent_view_key: tuple | None = None  # (page, second, agent grid shapes) of that rebuild
         self._agents_pending = False
         # One repeating timer (never re-armed, so it cannot be lost): every tick refreshes while data
         # flows; when idle, only the first tick of each new second does, so clocks still step each second.
@@ -214,18 +214,19 @@ class BoardController(QObject):
         figures = eng.figures(now)
         self.vm.sample(figures, now)
         page = self.vm.current_page(now)
-        keep = self._agent_views_to_keep(page, math.floor(now), mono)
-        view = self.vm.build(figures, self.link, now, self.board.agent_grids(page), page=page,
+        grids = self.board.agent_grids(page)
+        keep = self._agent_views_to_keep((page, math.floor(now), tuple(sorted(grids.items()))), mono)
+        view = self.vm.build(figures, self.link, now, grids, page=page,
                              events_applied=eng.events_applied, keep_agent_views=keep)
         self.board.apply_view(view)
         self.view = view
         self.view_applied.emit(view)
 
-    def _agent_views_to_keep(self, page: int, second: int, mono: float) -> dict[int, Any] | None:
-        """The current agent board views when they may wait (throttle), else None (rebuild them)."""
-        key = (page, second)
+    def _agent_views_to_keep(self, key: tuple, mono: float) -> dict[int, Any] | None:
+        """The current agent views when they may wait (throttle), else None (rebuild them). ``key``: (page,
+        second, agent grid shapes): a new page, a new second (time in state) or a resized board rebuilds."""
         old = self.view
-        if (old is None or old.page_index != page or self._agent_view_key != key
+        if (old is None or old.page_index != key[0] or self._agent_view_key != key
                 or (self._agents_pending and mono - self._agent_view_at >= self._agent_min_s)):
             self._agent_view_key = key
             self._agent_view_at = mono
