@@ -126,8 +126,9 @@ cat > "$work/window.sh" <<'EOF'
 #!/usr/bin/env bash
 # Runs inside xvfb-run: start the board, wait for its window, wait until the screen shows the board.
 set -euo pipefail
-wb=$1 out=$2 py=$3
-QT_QPA_PLATFORM=xcb "$wb" demo --kiosk --speed 30 > "$out.log" 2>&1 &
+wb=$1 out=$2 py=$3 settle=$4
+# 10:30: the site scenario's busy morning, so the screen shows full tiles (agents log in as the day goes).
+QT_QPA_PLATFORM=xcb "$wb" demo --kiosk --speed 30 --start 10:30 > "$out.log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
 window='("wallboard" "wallboard")  1920x1080+0+0'  # WM_CLASS and geometry: the kiosk window fills the screen
@@ -148,10 +149,14 @@ sys.exit(0 if len(colours) >= 50 else 1)
 PYEOF
   sleep 0.3
 done
+if [ "$settle" -gt 0 ]; then  # for the documentation picture only: let the simulated morning fill the board
+  sleep "$settle"
+  import -window root "png:$out"
+fi
 kill -0 $pid || { echo "board died"; cat "$out.log"; exit 1; }
 EOF
 chmod +x "$work/window.sh"
-"${run_env[@]}" xvfb-run -a -s "-screen 0 1920x1080x24" "$work/window.sh" "$wb" "$work/xvfb.png" "$PWD/$PY" \
+"${run_env[@]}" xvfb-run -a -s "-screen 0 1920x1080x24" "$work/window.sh" "$wb" "$work/xvfb.png" "$PWD/$PY" "$([ -n "$shot" ] && echo 10 || echo 0)" \
   || fail "no window under Xvfb"
 check_png "$work/xvfb.png" 1920 1080 || fail "Xvfb screenshot"
 if [ -n "$shot" ]; then cp "$work/xvfb.png" "$shot"; echo "screenshot: $shot" >&2; fi
