@@ -7,7 +7,8 @@
 #   packaging/test_install.sh --no-build       reuse dist/wallboard_*.deb
 #   packaging/test_install.sh --fast           build a zstd-compressed .deb (~1.5 min less; what .ci/run does)
 #   packaging/test_install.sh --screenshot F   also save the Xvfb screenshot to F (e.g. docs/images/...)
-# Checks: the .deb is at most 80 MB; `wallboard --version` prints the project's version; `wallboard snapshot
+# Checks: the .deb is at most 80 MB; `wallboard --version` prints the project's version; simulate, metrics and
+# check-config run; `wallboard snapshot
 # --demo` renders a 1920x1080 PNG that is not blank (offscreen); the installed board opens a real window
 # under Xvfb with Qt's xcb platform and the screen shows it (not blank).
 set -euo pipefail
@@ -103,6 +104,20 @@ echo "$out" >&2
 
 # A clean environment (no venv, no PYTHONPATH), so nothing outside the bundle can be picked up.
 run_env=(env -i PATH=/usr/bin:/bin HOME="$work" LANG=C.UTF-8 XDG_CONFIG_HOME="$work/config" XDG_RUNTIME_DIR="$work")
+
+step "the Qt-free commands: simulate a shipped scenario by name, metrics of the recording, check-config"
+"${run_env[@]}" "$wb" simulate small --duration 30m --fast --record "$work/rec.jsonl.gz" >/dev/null
+"${run_env[@]}" "$wb" metrics "$work/rec.jsonl.gz" --json > "$work/metrics.json"
+"$PY" - "$work/metrics.json" <<'EOF'
+import json, sys
+figures = json.load(open(sys.argv[1]))
+offered = figures["total"]["today"]["offered"]
+assert offered > 0, f"no calls offered in 30 simulated minutes: {figures['total']['today']}"
+print(f"metrics: {offered} offered in 30 simulated minutes", file=sys.stderr)
+EOF
+if [ -f "$root/etc/xdg/wallboard/wallboard.example.toml" ]; then
+  "${run_env[@]}" "$wb" check-config "$root/etc/xdg/wallboard/wallboard.example.toml" >&2
+fi
 
 step "wallboard snapshot --demo (offscreen)"
 "${run_env[@]}" QT_QPA_PLATFORM=offscreen "$wb" snapshot --demo --out "$work/snap.png" --size 1920x1080
