@@ -8,9 +8,8 @@
 #   packaging/test_install.sh --fast           build a zstd-compressed .deb (~1.5 min less; what .ci/run does)
 #   packaging/test_install.sh --screenshot F   also save the Xvfb screenshot to F (e.g. docs/images/...)
 # Checks: the .deb is at most 80 MB; `wallboard --version` prints the project's version; simulate, metrics and
-# check-config run; `wallboard snapshot
-# --demo` renders a 1920x1080 PNG that is not blank (offscreen); the installed board opens a real window
-# under Xvfb with Qt's xcb platform and the screen shows it (not blank).
+# check-config run; `wallboard snapshot --demo` renders a 1920x1080 PNG that is not blank (offscreen); the
+# installed board opens a real window under Xvfb with Qt's xcb platform and the screen shows it (not blank).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
