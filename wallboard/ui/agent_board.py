@@ -26,7 +26,10 @@ from wallboard.ui.theme import Theme, make_font
 from wallboard.ui.tile_frame import TileFrame, ref_height
 
 ELIDE = Qt.TextElideMode.ElideRight
-Item = tuple[QRect, object]  # (where, what: AgentCell or AgentSection header)
+# (where, what: AgentCell or section header title, (x, y, w, h) of where as ints: read per cell per paint
+# without four calls into Qt)
+Item = tuple[QRect, object, tuple[int, int, int, int]]
+Slot = tuple[QRect, tuple[int, int, int, int]]
 
 
 class AgentBoardWidget(TileFrame):
@@ -39,7 +42,7 @@ class AgentBoardWidget(TileFrame):
         self._time_cache: dict[tuple, QPixmap] = {}  # time-in-state texts ("4:05"), oldest first
         self._grid: tuple[tuple, QRectF, tuple[int, int]] | None = None  # (size key, grid rect, shape)
         self._cells_region = QRegion()  # where the current cells are (their pixmaps are opaque)
-        self._slot_cache: tuple[tuple, tuple[int, list[QRect], list[list[QRect]]]] | None = None
+        self._slot_cache: tuple[tuple, tuple[int, list[Slot], list[list[Slot]]]] | None = None
         self.cells_painted = 0  # for tests and benchmarks: cells drawn by the last paint
 
     # ----------------------------------------------------------------- geometry
@@ -66,7 +69,7 @@ class AgentBoardWidget(TileFrame):
             self._grid = (key, g, (cols, rows))
         return self._grid[1], self._grid[2]
 
-    def _slots(self) -> tuple[int, list[QRect], list[list[QRect]]]:
+    def _slots(self) -> tuple[int, list[Slot], list[list[Slot]]]:
         """(cols, header rect per row, cell rects per row): fixed per size, so a layout only indexes them."""
         key = (self.width(), self.height(), ref_height(self))
         if self._slot_cache is None or self._slot_cache[0] != key:
@@ -78,8 +81,10 @@ class AgentBoardWidget(TileFrame):
             headers, cells = [], []
             for row in range(rows + 1):
                 y = g.top() + row * (h + gap)
-                headers.append(QRectF(g.left(), y, g.width(), h).toAlignedRect())
-                cells.append([QRect(round(g.left() + c * (w + gap)), round(y), cw, ch) for c in range(cols)])
+                hr = QRectF(g.left(), y, g.width(), h).toAlignedRect()
+                headers.append((hr, (hr.x(), hr.y(), hr.width(), hr.height())))
+                xs = [round(g.left() + c * (w + gap)) for c in range(cols)]
+                cells.append([(QRect(x, round(y), cw, ch), (x, round(y), cw, ch)) for x in xs])
             self._slot_cache = (key, (cols, headers, cells))
         return self._slot_cache[1]
 
@@ -89,11 +94,12 @@ class AgentBoardWidget(TileFrame):
         items: list[Item] = []
         row = 0
         for sec in view.sections:
-            items.append((headers[min(row, last)], sec.title))
+            items.append((*headers[min(row, last)][:1], sec.title, headers[min(row, last)][1]))
             row += 1
             for i, cell in enumerate(sec.cells):
                 r, c = divmod(i, cols)
-                items.append((slots[min(row + r, last)][c], cell))
+                rect, xywh = slots[min(row + r, last)][c]
+                items.append((rect, cell, xywh))
             row += -(-len(sec.cells) // cols)
         return items
 
@@ -171,11 +177,11 @@ class AgentBoardWidget(TileFrame):
             fonts = self._cell_fonts()
             stale = v.stale
             paint_cell = self._paint_cell
-            for rect, what in self._items:
+            for rect, what, xywh in self._items:
                 if not full and not clip.intersects(rect):
                     continue
                 if type(what) is AgentCell:
-                    paint_cell(p, rect, what, fonts, stale)
+                    paint_cell(p, xywh, what, fonts, stale)
                     painted += 1
                 else:
                     self._paint_header(p, QRectF(rect), str(what), self._state_of_header(v, str(what)),
@@ -199,22 +205,23 @@ class AgentBoardWidget(TileFrame):
         p.drawText(QRectF(x, r.top(), r.width() - (x - r.left()), h),
                    Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, title)
 
-    def _paint_cell(self, p: QPainter, r: QRect, cell: AgentCell, fonts: tuple[QFont, ...],
-                    stale: bool) -> None:
+    def _paint_cell(self, p: QPainter, xywh: tuple[int, int, int, int], cell: AgentCell,
+                    fonts: tuple[QFont, ...], stale: bool) -> None:
         # Two blits: the cell without its clock (cached per agent and look), and the clock (cached per
-        # text), the only part that changes every second.
-        x, y, w, h = r.x(), r.y(), r.width(), r.height()
+        # text), the only part that changes every second. Few calls into Qt: each one releases and
+        # retakes the GIL, which the feed thread wants too.
+        x, y, w, h = xywh
         p.drawPixmap(x, y, self._cell_pixmap(cell, w, h, stale, fonts))
-        tp = self._time_pixmap(cell.time_text, h, stale, fonts[2])
-        p.drawPixmap(QPointF(x + w - h * 0.14 - tp.width() / tp.devicePixelRatio(), y + h * 0.06), tp)
+        tp, tw = self._time_pixmap(cell.time_text, h, stale, fonts[2])
+        p.drawPixmap(QPointF(x + w - h * 0.14 - tw, y + h * 0.06), tp)
 
-    def _time_pixmap(self, text: str, h: float, stale: bool, font: QFont) -> QPixmap:
+    def _time_pixmap(self, text: str, h: float, stale: bool, font: QFont) -> tuple[QPixmap, float]:
         """The clock of a cell, right-aligned in its own transparent pixmap; shaped and drawn once per text
         (a few hundred distinct texts), then blitted: it is the part of every cell that changes each second."""
         key = (text, h, stale)
-        pm = self._time_cache.get(key)
-        if pm is not None:
-            return pm
+        hit = self._time_cache.get(key)
+        if hit is not None:
+            return hit  # type: ignore[return-value]
         dpr = self.devicePixelRatioF()
         fm = QFontMetricsF(font)
         w, rh = math.ceil(fm.horizontalAdvance(text)) + 2, h * 0.5
@@ -228,10 +235,10 @@ class AgentBoardWidget(TileFrame):
         tp.drawText(QRectF(0, 0, w, rh), Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, text)
         tp.end()
         cache = self._time_cache
-        cache[key] = pm
+        cache[key] = (pm, w)
         while len(cache) > 2048:  # 0:00 to 9:59 and the coarser texts after, in live and stale colours
             del cache[next(iter(cache))]
-        return pm
+        return pm, w
 
     def _cell_pixmap(self, cell: AgentCell, w: int, h: int, stale: bool,
                      fonts: tuple[QFont, ...]) -> QPixmap:
@@ -308,7 +315,7 @@ class AgentBoardWidget(TileFrame):
 
 def _cells_region(items: list[Item]) -> QRegion:
     region = QRegion()
-    for rect, what in items:
+    for rect, what, _ in items:
         if type(what) is AgentCell:
             region += rect
     return region
