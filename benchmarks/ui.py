@@ -65,8 +65,8 @@ def child_main(url: str, out: str) -> int:
     from wallboard.ui.window import BoardWindow
 
     app = QApplication(["wallboard-bench"])
-    # Send stamps of events applied but not yet painted: agent_state events show on the agent board
-    # (rebuilt at most 4 Hz), all others in the figures (refreshed promptly).
+    # Send stamps of events applied but not yet painted: agent_state events show in the agent views (board
+    # and counts, rebuilt when agents changed, at most display.agent_refresh_hz), all others in the figures.
     pending: dict[str, list[float]] = {"figures": [], "agents": []}
     shown_upto = {"figures": 0, "agents": 0}  # how many pending stamps the last refreshes showed
     samples: list[tuple[float, float, str]] = []  # (send stamp, latency ms, "figures" | "agents")
