@@ -610,6 +610,7 @@ class BoardViewModel:
         self.rings: dict[tuple[str, str | None, str], SparkRing] = {}
         self._orders: dict[tuple[int, int], AgentOrder] = {}
         self._agent_rows: dict[str, dict[str, Any]] = {}
+        self.metrics = config.metrics  # the engine's settings in use (the server's, when it sent them)
         self._zone = ZoneInfo(config.metrics.timezone)
         self.alerts: Any = None  # wallboard.core.alerts.AlertState: tile severities follow its alerts
         # Called with (figures, now) at the start of every build, before tiles read the alerts: the
@@ -619,6 +620,11 @@ class BoardViewModel:
             for t in p.tiles:
                 if isinstance(t, FigureTile):
                     self.rings.setdefault(self._ring_key(t, None), SparkRing())
+
+    def use_metrics_config(self, metrics: Any) -> None:
+        """Titles ("last N min") and the clock follow the engine's settings, not only the board file's."""
+        self.metrics = metrics
+        self._zone = ZoneInfo(metrics.timezone)
 
     @staticmethod
     def _ring_key(t: FigureTile, queue_filter: str | None) -> tuple[str, str | None, str]:
@@ -687,11 +693,12 @@ class BoardViewModel:
         feed = feed_view(link, now, cfg.feed.stale_after_s)
         idx = self.current_page(now) if page is None else page % len(cfg.pages)
         pc = cfg.pages[idx]
-        rolling = cfg.metrics.rolling_minutes
+        rolling = self.metrics.rolling_minutes
         names = {q: v.get("name") or q for q, v in figures.get("queues", {}).items()}
         views: list[Any] = []
         for ti, t in enumerate(pc.tiles):
-            queue = t.queue or self.queue_filter
+            # Occupancy is site-wide (docs/metrics.md): a queue on its tile would be a false title.
+            queue = None if getattr(t, "kind", None) == "occupancy" else (t.queue or self.queue_filter)
             qname = names.get(queue, queue) if queue else None
             if isinstance(t, FigureTile):
                 key = self._ring_key(t, self.queue_filter)

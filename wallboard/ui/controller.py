@@ -91,6 +91,11 @@ class BoardController(QObject):
         self.agent_views_built = 0  # refreshes that rebuilt the agent views (benchmarks match latency to them)
         self._bridge: Any = None
         self._refreshing = False
+        self._unusable: str | None = None  # why the engine cannot be trusted until the next snapshot
+        self._feed_id: str | None = None
+        self._last_figures: dict[str, Any] | None = None
+        self._last_error: str | None = None
+        self.dropped_batches = 0  # batches ignored while waiting for a usable snapshot
 
     # ------------------------------------------------------------------ wiring
     def attach(self, bridge: QObject) -> None:
@@ -126,14 +131,24 @@ class BoardController(QObject):
         try:
             self.engine = MetricsEngine.restore(snapshot, cfg)
         except (ValueError, KeyError, TypeError) as exc:
+            # Never keep showing the old engine as if it were this feed's: mark everything stale and
+            # ignore batches until a snapshot that restores.
             log.error("feed snapshot not usable: %s", exc)
+            self._unusable = f"feed snapshot not usable: {exc}"
+            self.link = replace(self.link, state="incompatible", detail=self._unusable)
+            self.request_refresh()
             return
+        self._unusable = None
+        self.vm.use_metrics_config(cfg)  # titles ("last N min") and the clock follow the engine in use
         self._agents_dirty = True
         self._data_arrived()
 
     @Slot(object, int)
     def apply_events(self, events: list[Any], last_seq: int) -> None:
         self.batches += 1
+        if self._unusable:
+            self.dropped_batches += 1
+            return
         self.engine.apply_many(events)
         changed = self._changed_agents
         for e in events:
@@ -143,11 +158,17 @@ class BoardController(QObject):
 
     @Slot(object)
     def apply_status(self, status: Any) -> None:
-        self._offset = getattr(status, "clock_offset_s", 0.0) or 0.0
+        offset = getattr(status, "clock_offset_s", 0.0) or 0.0
+        self._offset = offset if math.isfinite(offset) else 0.0
         link = link_from_feed_status(status, self.now())
-        # A batch may have arrived after the status was made: keep the newer data time.
-        times = [t for t in (link.last_data_at, self.link.last_data_at) if t is not None]
-        link = replace(link, last_data_at=max(times) if times else None)
+        feed_id = getattr(status, "feed_id", None)
+        if feed_id == self._feed_id:
+            # A batch may have arrived after the status was made: keep the newer data time.
+            times = [t for t in (link.last_data_at, self.link.last_data_at) if t is not None]
+            link = replace(link, last_data_at=max(times) if times else None)
+        self._feed_id = feed_id  # a new feed (maybe with an earlier clock): take its data time as it is
+        if self._unusable:
+            link = replace(link, state="incompatible", detail=self._unusable)
         self.link = link
         self.request_refresh()
 
@@ -197,6 +218,30 @@ class BoardController(QObject):
         mono = time.monotonic()
         self._last_refresh = mono
         self.refreshes += 1
+        try:
+            self._refresh(mono)
+            self._last_error = None
+        except Exception as exc:  # a wall must never freeze on its last "Live" view
+            if str(exc) != self._last_error:
+                log.exception("board refresh failed")
+            self._last_error = str(exc)
+            self._show_stale_after_error(exc)
+
+    def _show_stale_after_error(self, exc: Exception) -> None:
+        """Show the last good figures, every one marked stale, with the error in the status strip."""
+        self.link = replace(self.link, state="error", detail=f"display error: {exc}")
+        if self._last_figures is None:
+            return
+        try:
+            now = self.now() if math.isfinite(self.now()) else time.time()
+            view = self.vm.build(self._last_figures, self.link, now, self.board.agent_grids(self.vm.current_page(now)),
+                                 page=self.vm.current_page(now), events_applied=self.engine.events_applied)
+            self.board.apply_view(view)
+            self.view = view
+        except Exception:
+            log.debug("stale view after an error could not be built either", exc_info=True)
+
+    def _refresh(self, mono: float) -> None:
         now = self.now()
         self._last_refresh_second = math.floor(now)
         eng = self.engine
@@ -212,6 +257,7 @@ class BoardController(QObject):
             self._changed_agents.clear()
             self._agents_pending = True
         figures = eng.figures(now)
+        self._last_figures = figures
         self.vm.sample(figures, now)
         page = self.vm.current_page(now)
         grids = self.board.agent_grids(page)
