@@ -7,7 +7,7 @@ import asyncio
 import re
 import sys
 import threading
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -27,9 +27,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", default=None, help="board config (pages, theme); its feed is ignored")
     parser.add_argument("--speed", type=float, default=1.0, help="simulated seconds per real second")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--start", default=None, metavar="HH:MM|incident",
+    parser.add_argument("--start", default="auto", metavar="HH:MM|incident|now|auto",
                         help="start the simulation at this local time today (the scenario's time zone), "
-                             "or 'incident': 2 minutes before the scenario's first incident (default: now)")
+                             "'incident': 2 minutes before the scenario's first incident, 'now', or 'auto' "
+                             "(default: now during business hours, else 09:30, so the floor is busy)")
     parser.add_argument("--port", type=int, default=0, help="loopback port of the embedded feed (0: any)")
     parser.add_argument("--quit-after", type=float, default=None, help=argparse.SUPPRESS)  # tests
 
@@ -85,6 +86,17 @@ class EmbeddedFeed:
         self._thread.join(10)
 
 
+BUSINESS_HOURS = (7, 19)  # local hours in which 'auto' simulates from now
+AUTO_START = "09:30"
+
+
+def auto_start(scenario: str, now: datetime | None = None) -> str | None:
+    """None (start now) during the scenario's business hours; otherwise a busy morning time."""
+    from wallboard.sim import load_scenario
+    local = (now or datetime.now(UTC)).astimezone(ZoneInfo(load_scenario(scenario).timezone))
+    return None if BUSINESS_HOURS[0] <= local.hour < BUSINESS_HOURS[1] else AUTO_START
+
+
 def sim_start(scenario: str, hh_mm: str, today: date | None = None) -> float:
     """Epoch seconds of HH:MM today (or ``today``) in the scenario's time zone; "incident": two minutes
     before the scenario's first incident."""
@@ -118,7 +130,13 @@ def run(args: argparse.Namespace) -> int:
         return 2
     scenario = pick_scenario(args.scenario)
     try:
-        start = sim_start(scenario, args.start) if args.start else None
+        choice = args.start
+        if choice == "auto":
+            choice = auto_start(scenario)
+            if choice is not None:
+                print(f"wallboard demo: the simulated centre is quiet at this hour; simulating from {choice} "
+                      "local time (--start now to simulate the current time)", file=sys.stderr)
+        start = sim_start(scenario, choice) if choice and choice != "now" else None
         source = SimSource(scenario, speed=args.speed, seed=args.seed, start=start)
     except (SourceError, ValueError, OSError, KeyError) as exc:
         print(f"wallboard demo: {exc}", file=sys.stderr)
