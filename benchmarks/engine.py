@@ -9,6 +9,7 @@ Measured:
 - apply_events_per_s: apply alone, on events parsed beforehand;
 - peak_mb: the process's peak resident memory during the streamed run (interpreter and libraries included;
   the engine holds only what is live, the events are streamed).
+The process runs with the garbage-collector thresholds the `wallboard` command sets (wallboard/tuning.py).
 Target on a 2-core machine: events_per_s ≥ 250,000 and peak_mb < 300. Figures are medians of the repeats.
 """
 
@@ -30,6 +31,7 @@ from zoneinfo import ZoneInfo
 from wallboard.core.engine import MetricsEngine
 from wallboard.recording import RecordingWriter, read_chunks
 from wallboard.sim import Simulator, load_scenario
+from wallboard.tuning import GC_THRESHOLDS, tune_gc
 
 TARGET_EVENTS_PER_S = 250_000
 TARGET_PEAK_MB = 300
@@ -77,6 +79,7 @@ def main() -> int:
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     args = ap.parse_args()
     log = (lambda *a: print(*a, file=sys.stderr)) if args.json else print
+    tune_gc()  # as the `wallboard` command does at start (wallboard/tuning.py)
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "large.jsonl"
@@ -115,6 +118,7 @@ def main() -> int:
         "runs_events_per_s": [round(r) for r in rates],
         "anomalies": anomalies,
         "cpu_count": os.cpu_count(),
+        "gc_thresholds": list(GC_THRESHOLDS),
         "target_events_per_s": TARGET_EVENTS_PER_S,
         "target_peak_mb": TARGET_PEAK_MB,
         "meets_target": statistics.median(rates) >= TARGET_EVENTS_PER_S and peak < TARGET_PEAK_MB,

@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from wallboard import __version__, commands
+from wallboard.tuning import tune_gc
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,6 +43,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    tune_gc()
     try:
         return int(args._run(args) or 0)
     except KeyboardInterrupt:

@@ -24,7 +24,8 @@ from wallboard.core.tally import ABANDON, ANSWER, DEQUEUE, HANDLED, Counts, Tall
 SNAPSHOT_VERSION = 1
 _RECENT_RESOLVED = 20_000  # call ids remembered to tell "already resolved" from "unknown call"
 _BROADCASTS_KEPT = 20
-_SWEEP_EVERY_MS = 60_000  # how often (in event time) calls past max_call_age_s are looked for
+_SWEEP_EVERY_MS = 60_000
+_OCC_PRUNE_AT = 512  # how often (in event time) calls past max_call_age_s are looked for
 WINDOWS = ("today", "rolling")
 
 
@@ -333,13 +334,23 @@ class MetricsEngine:
             changed = state != old_state or e.reason != agent.reason
             new_queues = tuple(e.queues) if e.queues is not None else None
             requeued = new_queues is not None and new_queues != agent.queues
-            if changed or requeued:
+            if requeued:
                 self._count_agent(agent, -1)
-                if requeued:
-                    agent.queues = new_queues  # type: ignore[assignment]
-                    self._bind_queues(agent)
+                agent.queues = new_queues  # type: ignore[assignment]
+                self._bind_queues(agent)
                 agent.state, agent.reason = state, e.reason
                 self._count_agent(agent, +1)
+            elif changed:  # the hot path: move one count, total and per queue
+                if state != old_state:
+                    sc = self._state_counts
+                    sc[old_state] -= 1
+                    sc[state] += 1
+                    for qc in agent.counters:
+                        qc[old_state] -= 1
+                        qc[state] += 1
+                agent.reason = e.reason
+                agent.state = state
+            if changed or requeued:
                 if state != old_state:
                     d_busy = (state in BUSY_STATES) - (old_state in BUSY_STATES)
                     d_avail = (state in AVAILABLE_STATES) - (old_state in AVAILABLE_STATES)
@@ -349,7 +360,8 @@ class MetricsEngine:
                 agent.since_ms = t
         if state != "wrap_up" and e.agent_id in self._wrapping:
             self._complete(e.agent_id, t)
-        self._occ.prune(self.latest_ms - self._window_ms)  # type: ignore[operator]
+        if len(self._occ.points) > _OCC_PRUNE_AT:  # a few hundred spare points cost less than pruning each time
+            self._occ.prune(self.latest_ms - self._window_ms)  # type: ignore[operator]
 
     def _bind_queues(self, agent: Agent) -> None:
         counters = []

@@ -215,13 +215,20 @@ def parse_lines(lines: Iterable[bytes | str], first_line: int = 1) -> ParsedBatc
     JSON whitespace, so lines are joined as they are); on any error it falls back to line-by-line so that
     each rejection names its line.
     """
+    lines = lines if isinstance(lines, list) else list(lines)
+    try:  # the common case, bytes lines from a file: no per-line Python work at all
+        events = EVENT_LIST_ADAPTER.validate_json(b"[" + b",".join(lines) + b"]")  # type: ignore[arg-type]
+        # A line holding two comma-separated objects would parse here but not on its own.
+        if len(events) == len(lines):
+            return ParsedBatch(events, [])
+    except (ValidationError, TypeError):  # a bad or blank line, or str lines: the careful path
+        pass
     raw = [line.encode() if isinstance(line, str) else line for line in lines]
     body = [b for b in raw if b and not b.isspace()]
     if not body:
         return ParsedBatch([], [])
     try:
         events = EVENT_LIST_ADAPTER.validate_json(b"[" + b",".join(body) + b"]")
-        # A line holding two comma-separated objects would parse here but not on its own.
         if len(events) == len(body):
             return ParsedBatch(events, [])
     except ValidationError:
