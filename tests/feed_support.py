@@ -3,18 +3,16 @@ checks seq continuity, event streams from the real simulator, and a raw websocke
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 from wallboard.core import protocol as p
 from wallboard.core.engine import MetricsEngine
 from wallboard.core.metrics_config import MetricsConfig
-from wallboard.feed.server import FeedServer, ServerConfig
-from wallboard.feed.sources import EventSource, PushSource
+from wallboard.reliability import harness
+from wallboard.reliability.harness import LoopThread as LoopThread  # re-exported for the feed tests
 
 DAY0 = 1795424400.0  # 2026-11-24 00:00 UTC
 WAIT_S = 30.0  # upper bound for anything to happen; tests finish far sooner
@@ -104,46 +102,9 @@ class EngineSink:
             return self.engine.figures(now, agent_list=True)
 
 
-class LoopThread:
-    """An asyncio loop on a thread; ``run(coro)`` runs a coroutine there and returns its result."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-
-    def run(self, coro: Awaitable[Any], timeout: float = WAIT_S) -> Any:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)  # type: ignore[arg-type]
-
-    def call(self, fn: Callable[[], Any]) -> Any:
-        async def _call() -> Any:
-            return fn()
-        return self.run(_call())
-
-    def close(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(5)
-        self.loop.close()
-
-
-class ServerThread(LoopThread):
-    """A real FeedServer on 127.0.0.1, port 0, on its own loop thread."""
-
-    def __init__(self, source_factory: Callable[[], EventSource] = PushSource, **config: Any) -> None:
-        super().__init__()
-        config.setdefault("port", 0)
-        self.config = ServerConfig(**config)
-
-        async def _start() -> FeedServer:
-            server = FeedServer(source_factory(), self.config)
-            await server.start()
-            return server
-
-        self.server: FeedServer = self.run(_start())
-
-    @property
-    def url(self) -> str:
-        return self.server.url
+class ServerThread(harness.ServerThread):
+    """The reliability harness's server thread (a real FeedServer on 127.0.0.1 port 0), with push access
+    to a PushSource."""
 
     @property
     def source(self) -> Any:
@@ -151,18 +112,3 @@ class ServerThread(LoopThread):
 
     def push(self, events: list[p.Event]) -> None:
         self.call(lambda: self.source.push(events))
-
-    def publish(self, events: list[p.Event]) -> None:
-        """Publish synchronously (no source queue in between)."""
-        self.call(lambda: self.server.publish(events))
-
-    def close(self) -> None:
-        with contextlib.suppress(Exception):
-            self.run(self.server.close())
-        super().close()
-
-    def __enter__(self) -> ServerThread:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()

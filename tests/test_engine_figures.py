@@ -338,5 +338,5 @@ def test_calls_past_the_maximum_age_are_dropped_as_lost() -> None:
     assert f["total"]["today"]["waiting"] == 2 and f["total"]["today"]["longest_wait_s"] == 161.0
     assert f["anomalies"] == {"expired_active": 1, "expired_waiting": 1}
     assert f["total"]["today"]["answered"] == 1  # what was counted stays counted
-    keep = engine(ev + [queued(43_261, "d")], max_call_age_s=0).figures(T0 + 43_261)["total"]["today"]
+    keep = engine([*ev, queued(43_261, "d")], max_call_age_s=0).figures(T0 + 43_261)["total"]["today"]
     assert keep["waiting"] == 3

@@ -12,7 +12,6 @@ from wallboard.core.feed_protocol import FeedStatus
 from wallboard.core.metrics_config import MetricsConfig
 from wallboard.ui.window import BoardWindow
 
-
 _windows: list[BoardWindow] = []  # the controller alone does not keep its window alive
 
 

@@ -350,12 +350,11 @@ class MetricsEngine:
                         qc[state] += 1
                 agent.reason = e.reason
                 agent.state = state
-            if changed or requeued:
-                if state != old_state:
-                    d_busy = (state in BUSY_STATES) - (old_state in BUSY_STATES)
-                    d_avail = (state in AVAILABLE_STATES) - (old_state in AVAILABLE_STATES)
-                    if d_busy or d_avail:
-                        self._occ.change(t, d_busy, d_avail)
+            if state != old_state:
+                d_busy = (state in BUSY_STATES) - (old_state in BUSY_STATES)
+                d_avail = (state in AVAILABLE_STATES) - (old_state in AVAILABLE_STATES)
+                if d_busy or d_avail:
+                    self._occ.change(t, d_busy, d_avail)
             if changed:
                 agent.since_ms = t
         if state != "wrap_up" and e.agent_id in self._wrapping:
