@@ -70,14 +70,11 @@ class AgentStatesWidget(TileFrame):
                        fm.elidedText(sc.label, Qt.TextElideMode.ElideRight, int(lr.width())))
 
     def paintEvent(self, event: QPaintEvent) -> None:
-        v = self.view
-        p = QPainter(self)
-        p.setRenderHint(QPainter.RenderHint.Antialiasing)
-        t = self.theme
-        if v is None:
-            self.paint_panel(p, "")
-            p.end()
+        p = self.begin_paint()
+        if p is None:
             return
+        v = self.view
+        t = self.theme
         right = f"{v.logged_in} logged in · occupancy {v.occupancy}%"
         area = self._paint_cached_panel(p, v, right)
         bar, cols, col_w, num_h, _label_h, _label_px = self._geometry(area, len(v.counts))

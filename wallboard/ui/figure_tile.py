@@ -122,14 +122,11 @@ class FigureTileWidget(TileFrame):
                 self.spark.setGeometry(spark.toAlignedRect())
 
     def paintEvent(self, event: QPaintEvent) -> None:
-        v = self.view
-        p = QPainter(self)
-        p.setRenderHint(QPainter.RenderHint.Antialiasing)
-        t = self.theme
-        if v is None:
-            self.paint_panel(p, "")
-            p.end()
+        p = self.begin_paint()
+        if p is None:
             return
+        v = self.view
+        t = self.theme
         p.drawPixmap(QPoint(0, 0), self._panel_pixmap(v))
         clip = event.rect()  # the painter is clipped to the dirty region: skip the parts outside it
         fig, bar, _spark, detail = self._areas()

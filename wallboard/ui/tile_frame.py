@@ -99,6 +99,16 @@ class TileFrame(QWidget):
     def title_px(self) -> float:
         return ref_height(self) * 0.019
 
+    def begin_paint(self) -> QPainter | None:
+        """An antialiased painter on this tile, or None once the empty panel is drawn (no view yet)."""
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        if getattr(self, "view", None) is None:
+            self.paint_panel(p, "")
+            p.end()
+            return None
+        return p
+
     def paint_panel(self, p: QPainter, title: str, right_text: str = "",
                     right_color: QColor | None = None) -> QRectF:
         """Background, border and title row; returns the content rect below the title."""
