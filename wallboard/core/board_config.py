@@ -132,6 +132,11 @@ class DisplayConfig(BaseModel):
     # default (only changed cells repaint); lower it to spare CPU when thousands of agents change state.
     agent_refresh_hz: float = Field(33.0, ge=1, le=60)
 
+    @property
+    def feed_batch_interval_s(self) -> float:
+        """The pacing the board asks of its feed: no more frames than it can show (docs/protocol.md)."""
+        return 1 / max(self.max_refresh_hz, self.agent_refresh_hz)
+
 
 class AlertsConfig(BaseModel):
     """Threshold alerts (docs/alerts.md): rules, the goal-derived defaults, and how they look."""

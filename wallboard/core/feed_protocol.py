@@ -52,6 +52,7 @@ MAX_SERVER_TIME = 32503680000.0  # year 3000
 ServerTime = Annotated[float, Field(ge=0, le=MAX_SERVER_TIME, allow_inf_nan=False)]
 
 
+MAX_BATCH_INTERVAL_MS = 1000  # a client may ask for batches at most once a second, not rarer
 _FRAME = ConfigDict(extra="ignore", frozen=True)
 
 
@@ -121,6 +122,9 @@ class ClientHello(BaseModel):
     protocol: int
     feed_id: str | None = None
     last_seq: int | None = Field(default=None, ge=0)
+    # Pacing: send at most one frame of batches per this many ms (what arrives in between is coalesced).
+    # A board that repaints at most N times a second asks for 1000/N: fewer frames, the same latency.
+    batch_interval_ms: int | None = Field(default=None, ge=0, le=MAX_BATCH_INTERVAL_MS)
 
 
 ServerFrame = Annotated[Hello | Snapshot | Batch | Heartbeat | ErrorFrame, Field(discriminator="type")]
@@ -221,9 +225,10 @@ class SeqTracker:
         """The server announced a snapshot that has not arrived yet."""
         return self._expect == "snapshot"
 
-    def client_hello(self) -> ClientHello:
+    def client_hello(self, batch_interval_ms: int | None = None) -> ClientHello:
         self._expect = "hello"
-        return ClientHello(protocol=FEED_PROTOCOL, feed_id=self.feed_id, last_seq=self.last_seq)
+        return ClientHello(protocol=FEED_PROTOCOL, feed_id=self.feed_id, last_seq=self.last_seq,
+                           batch_interval_ms=batch_interval_ms)
 
     def forget(self) -> None:
         """Drop our position: the next connection asks for a snapshot."""

@@ -76,7 +76,10 @@ class FeedClient:
                  max_snapshot_bytes: int = fp.DEFAULT_MAX_SNAPSHOT_BYTES, proxy: str | None = None,
                  ping_interval_s: float | None = 20.0, compression: bool = False,
                  status_interval_s: float = 1.0, dead_after_heartbeats: float = 6.0,
-                 rng: random.Random | None = None) -> None:
+                 batch_interval_s: float | None = None, rng: random.Random | None = None) -> None:
+        """``batch_interval_s``: ask the server for at most one frame of batches per this many seconds
+        (0 to 1 s; None: every batch as it comes). A consumer that shows data at most N times a second
+        gains nothing from more frames, and each costs this thread and the GIL."""
         self.url = url
         self.sink = sink
         self._token = token
@@ -92,6 +95,10 @@ class FeedClient:
         self._compression = compression
         self._status_interval_s = status_interval_s
         self._dead_after_heartbeats = dead_after_heartbeats
+        if batch_interval_s is not None and not 0 <= batch_interval_s <= fp.MAX_BATCH_INTERVAL_MS / 1000:
+            raise ValueError(f"batch_interval_s must be within 0..{fp.MAX_BATCH_INTERVAL_MS / 1000} s, "
+                             f"not {batch_interval_s}")
+        self._batch_interval_ms = None if batch_interval_s is None else round(batch_interval_s * 1000)
         self.counters = FeedCounters()
         self.tracker = fp.SeqTracker()
         self.clock = fp.ClockOffset()
@@ -214,7 +221,7 @@ class FeedClient:
                 self._ws = ws
                 self.counters.connects += 1
                 self._last_frame_mono = time.monotonic()
-                await ws.send(fp.encode(self.tracker.client_hello()), text=True)
+                await ws.send(fp.encode(self.tracker.client_hello(self._batch_interval_ms)), text=True)
                 while True:
                     raw = await ws.recv(decode=False)
                     if len(raw) > self._max_frame_bytes and not self.tracker.awaiting_snapshot:

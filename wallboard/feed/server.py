@@ -89,8 +89,8 @@ _HEARTBEAT = object()
 
 
 class _Client:
-    __slots__ = ("cid", "dropped", "last_send", "peer", "pending_events", "queue", "sent_seq", "wake",
-                 "writer", "ws")
+    __slots__ = ("cid", "dropped", "interval_s", "last_send", "peer", "pending_events", "queue", "sent_seq",
+                 "wake", "writer", "ws")
 
     def __init__(self, cid: int, ws: ServerConnection, peer: str) -> None:
         self.cid = cid
@@ -101,6 +101,7 @@ class _Client:
         self.wake = asyncio.Event()
         self.sent_seq = 0
         self.last_send = time.monotonic()
+        self.interval_s = 0.0  # pacing asked for in the hello: at most one send per interval
         self.dropped: str | None = None
         self.writer: asyncio.Task[None] | None = None
 
@@ -350,6 +351,7 @@ class FeedServer:
             return
 
         client = _Client(next(self._ids), ws, peer)
+        client.interval_s = (hello.batch_interval_ms or 0) / 1000
         # From here to registration nothing awaits, so the snapshot (or the resumed chunks) and the chunks
         # published afterwards join without a gap or an overlap.
         chunks = self._resume_chunks(hello)
@@ -419,6 +421,12 @@ class FeedServer:
         ws = client.ws
         while True:
             await client.wake.wait()
+            if client.interval_s:
+                # Paced: what is published before the interval is over rides in the same frame. The first
+                # batch after a quiet spell goes at once; heartbeats wait like batches (interval ≤ 1 s).
+                delay = client.last_send + client.interval_s - time.monotonic()
+                if delay > 0:
+                    await asyncio.sleep(delay)
             client.wake.clear()
             if client.dropped:
                 return

@@ -39,7 +39,8 @@ def run_board(config: BoardConfig, url: str, *, token: str | None = None, kiosk:
                          alert_history=default_history_path())
     bridge = FeedBridge()
     window.controller.attach(bridge)
-    client = FeedClient(url, bridge, token=token, ssl_context=ssl_context)
+    client = FeedClient(url, bridge, token=token, ssl_context=ssl_context,
+                        batch_interval_s=config.display.feed_batch_interval_s)
     inhibitor = ScreenSaverInhibitor()
     if kiosk:
         try:
