@@ -65,8 +65,8 @@ def child_main(url: str, out: str) -> int:
     from wallboard.ui.window import BoardWindow
 
     app = QApplication(["wallboard-bench"])
-    # Send stamps of events applied but not yet painted: agent_state events show in the agent views (board
-    # and counts, rebuilt when agents changed, at most display.agent_refresh_hz), all others in the figures.
+    # Send stamps of events applied but not yet painted: agent_state events show in the agent board (updated
+    # in place at most display.agent_refresh_hz, regrouped each second), all others in the figures.
     pending: dict[str, list[float]] = {"figures": [], "agents": []}
     shown_upto = {"figures": 0, "agents": 0}  # how many pending stamps the last refreshes showed
     samples: list[tuple[float, float, str]] = []  # (send stamp, latency ms, "figures" | "agents")
@@ -103,8 +103,23 @@ def child_main(url: str, out: str) -> int:
             def timed(self, e, _orig=cls.paintEvent, _name=cls.__name__):
                 t0 = time.perf_counter()
                 _orig(self, e)
-                by_class.setdefault(_name, []).append((time.perf_counter() - t0) * 1000)
+                by_class.setdefault(_name + ":" + str(getattr(self.view, "title", "")), []).append((time.perf_counter() - t0) * 1000)
             cls.paintEvent = timed
+        # ... and the steps of a refresh (thread CPU time, so waits for the GIL do not count)
+        from wallboard.core import alerts, engine, view_model
+        from wallboard.ui import board, controller, window
+        for owner, name in ((controller.BoardController, "_take_from_bridge"), (engine.MetricsEngine, "figures"),
+                            (view_model.BoardViewModel, "build"), (view_model, "agent_board_view"),
+                            (alerts, "evaluate"), (board.BoardWidget, "apply_view"),
+                            (controller.BoardController, "_refresh"), (window.BoardWindow, "event"),
+                            (view_model.BoardViewModel, "update_agents"), (view_model.BoardViewModel, "sample")):
+            def timed_fn(*a, _orig=getattr(owner, name), _name=name, **k):
+                t0 = time.thread_time()
+                try:
+                    return _orig(*a, **k)
+                finally:
+                    by_class.setdefault(_name, []).append((time.thread_time() - t0) * 1000)
+            setattr(owner, name, timed_fn)
     from wallboard.core.board_config import DisplayConfig
     display = DisplayConfig(**json.loads(os.environ.get("WALLBOARD_BENCH_DISPLAY", "{}")))
     win = BoardWindow(BoardConfig(display=display), kiosk=True)
@@ -126,10 +141,12 @@ def child_main(url: str, out: str) -> int:
     orig_refresh = ctl.refresh
 
     def refresh() -> None:
-        agents_before = ctl.agent_views_built
+        agents_before = ctl.agent_views_built + ctl.agent_views_patched
         orig_refresh()  # takes what the bridge queued (apply_events above) and builds the view
         shown_upto["figures"] = len(pending["figures"])
-        if ctl.agent_views_built != agents_before:  # the agent views were rebuilt in this refresh
+        # Agent changes show when the agent board regrouped or updated them in place (the agent-state
+        # counts, figures, show them at every refresh anyway).
+        if ctl.agent_views_built + ctl.agent_views_patched != agents_before:
             shown_upto["agents"] = len(pending["agents"])
 
     ctl.refresh = refresh  # type: ignore[method-assign]
@@ -139,7 +156,7 @@ def child_main(url: str, out: str) -> int:
 
     bridge = FeedBridge()
     ctl.attach(bridge)
-    client = FeedClient(url, bridge)
+    client = FeedClient(url, bridge, batch_interval_s=display.feed_batch_interval_s)  # as run_board does
     signal.signal(signal.SIGTERM, lambda *_: app.quit())
     keep = QTimer()
     keep.timeout.connect(lambda: None)
@@ -155,7 +172,11 @@ def child_main(url: str, out: str) -> int:
     if prof is not None:
         prof.disable()
         prof.dump_stats(os.environ["WALLBOARD_BENCH_CPROFILE"])
+    gui_cpu = time.thread_time()
     client.stop()
+    print(f"GUI thread CPU {gui_cpu:.2f} s, process {time.process_time():.2f} s", file=sys.stderr)
+    print(f"frames {client.counters.frames} events {client.counters.events} refreshes {ctl.refreshes} "
+          f"batches {ctl.batches} regroups {ctl.agent_views_built} patches {ctl.agent_views_patched}", file=sys.stderr)
     for name, ms in by_class.items():
         print(f"{name}: {len(ms)} paints, median {statistics.median(ms):.2f} ms, total {sum(ms):.0f} ms",
               file=sys.stderr)

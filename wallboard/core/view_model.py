@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from itertools import islice
 from typing import Any
@@ -568,6 +568,37 @@ def agent_board_view(tile: AgentBoardTile, order: AgentOrder, cols: int, rows: i
                           idx, n_pages, total, page_text, feed.stale, feed.banner)
 
 
+def patch_agent_board_view(view: AgentBoardView, rows: dict[str, dict[str, Any]], changed: set[str],
+                           now: float) -> AgentBoardView:
+    """``view`` with the cells of the ``changed`` agents showing what they do now, where they are.
+
+    Between regroupings (each second, with the clocks) a state change shows at once in the agent's cell and
+    the cell moves to its new group at the next regrouping: cells do not jump about many times a second,
+    and a change costs one cell's repaint instead of shifting every cell after it.
+    """
+    sections = view.sections
+    out: list[AgentSection] | None = None
+    for si, sec in enumerate(sections):
+        cells: list[AgentCell] | None = None
+        for ci, cell in enumerate(sec.cells):
+            if cell.agent_id not in changed:
+                continue
+            r = rows.get(cell.agent_id)
+            if r is None:
+                continue
+            new = AgentCell(cell.agent_id, r["name"], r["state"], STATE_CODE.get(r["state"], "?"),
+                            r["reason"] or STATE_LABEL.get(r["state"], r["state"]), format_clock(now - r["since"]))
+            if new != cell:
+                if cells is None:
+                    cells = list(sec.cells)
+                cells[ci] = new
+        if cells is not None:
+            if out is None:
+                out = list(sections)
+            out[si] = AgentSection(sec.title, sec.state, tuple(cells))
+    return view if out is None else replace(view, sections=tuple(out))
+
+
 # ----------------------------------------------------------------------------------------- the board
 @dataclass(frozen=True, slots=True)
 class TickerView:
@@ -680,12 +711,14 @@ class BoardViewModel:
 
     def build(self, figures: dict[str, Any], link: LinkStatus, now: float,
               agent_grid: dict[int, tuple[int, int]] | None = None, *, page: int | None = None,
-              events_applied: int = 0, keep_agent_views: dict[int, Any] | None = None) -> BoardView:
+              events_applied: int = 0, keep_agent_views: dict[int, Any] | None = None,
+              changed_agents: set[str] | None = None) -> BoardView:
         """The view of page ``page`` (default: the rotation's page at ``now``).
 
         ``agent_grid`` maps a tile index to the (cols, rows) of cells its widget can show.
-        ``keep_agent_views``: agent views (agent board and agent-state tiles, by tile index) to reuse as
-        they are unless the feed's staleness changed (the caller throttles them; figures stay prompt).
+        ``keep_agent_views``: agent board views (by tile index) to keep in their grouping and order, unless
+        the feed's staleness changed, with the cells of ``changed_agents`` updated in place
+        (``patch_agent_board_view``); the caller regroups by passing none (each second, new page, resize).
         """
         cfg = self.config
         if self.on_figures is not None:
@@ -713,13 +746,13 @@ class BoardViewModel:
                 views.append(figure_tile_view(t, fig, qname, occ, figures.get("sl_formula_text", ""),
                                               rolling, feed, ring, alert,
                                               cfg.alerts.flash and int(now) % 2 == 0))
+            elif isinstance(t, AgentStateTile):
+                views.append(agent_states_view(t, figures, queue, qname, rolling, feed))
             else:
                 kept = (keep_agent_views or {}).get(ti)
                 if kept is not None and kept.stale == feed.stale and kept.stale_text == feed.banner:
-                    views.append(kept)
-                    continue
-                if isinstance(t, AgentStateTile):
-                    views.append(agent_states_view(t, figures, queue, qname, rolling, feed))
+                    views.append(patch_agent_board_view(kept, self._agent_rows, changed_agents, now)
+                                 if changed_agents else kept)
                     continue
                 cols, rows = (agent_grid or {}).get(ti, (8, 6))
                 views.append(agent_board_view(t, self._order((idx, ti), t), cols, rows, now, qname,

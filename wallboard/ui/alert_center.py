@@ -21,6 +21,9 @@ from wallboard.ui.sound import SoundPlayer
 
 log = logging.getLogger("wallboard.ui.alerts")
 _USE_DEFAULT = object()
+# The rules run at most this often (board time): their levels hold for seconds (raise_after_s, hysteresis),
+# so evaluating at every refresh (up to 33 a second) would only spend CPU.
+EVALUATE_EVERY_S = 0.25
 
 
 class AlertCenter(QObject):
@@ -37,6 +40,7 @@ class AlertCenter(QObject):
         self.sound = sound or self._make_sound(config)
         self.now = 0.0
         self._last_sound_at: float | None = None
+        self._evaluated_at: float | None = None
         self._vm: BoardViewModel | None = None
 
     @staticmethod
@@ -60,11 +64,16 @@ class AlertCenter(QObject):
         self.sound = self._make_sound(config)
         if self._vm is not None:
             self._vm.alerts = self.state
+        self._evaluated_at = None  # the new rules run at the next refresh
         self.changed.emit([])
 
     # ------------------------------------------------------------------ each refresh
     def update(self, figures: dict[str, Any], now: float) -> list[Transition]:
         self.now = now
+        last = self._evaluated_at
+        if last is not None and 0 <= now - last < EVALUATE_EVERY_S:  # (a clock step back runs them at once)
+            return []
+        self._evaluated_at = now
         transitions = evaluate(figures, self.state, now)
         for t in transitions:
             self.history.append(t)

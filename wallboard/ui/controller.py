@@ -32,10 +32,11 @@ log = logging.getLogger("wallboard.ui")
 
 ACTIVE_TICK_MS = 250
 ACTIVE_FOR_S = 2.0  # after the last batch, keep the 4 Hz tick this long
-# The agent views (board and agent-state counts) are rebuilt when agents changed, at most
-# config.display.agent_refresh_hz times a second (default: as often as the figures), and at each new second
-# (time in state); figures refresh at up to max_refresh_hz.
-AGENT_VIEW_KINDS = ("agent_board", "agent_states")
+# Agent boards regroup (group, order, page) at each new second, with their clocks, and on a new page or
+# size; in between, changed agents are updated in place in their cells, at most
+# config.display.agent_refresh_hz times a second (default: as often as the figures). The agent-state
+# counts are figures: they refresh with them.
+AGENT_VIEW_KINDS = ("agent_board",)
 
 
 def link_from_feed_status(status: Any, now: float) -> LinkStatus:
@@ -66,8 +67,8 @@ class BoardController(QObject):
         self._offset = 0.0  # server clock − local clock, from the feed
         self._agents_dirty = True  # all agents: rebuild the order (start, snapshot, queue filter)
         self._changed_agents: set[str] = set()  # agents changed by batches since the last refresh
-        self._min_refresh_s = 1 / config.display.max_refresh_hz
-        self._agent_min_s = 1 / config.display.agent_refresh_hz
+        self._min_refresh_s = 0.5 / config.display.max_refresh_hz
+        self._agent_min_s = 0.5 / config.display.agent_refresh_hz
         self._use_server_cfg = use_server_metrics_config and "metrics" not in config.model_fields_set
         self._last_refresh = 0.0
         self._last_batch = -1e9
@@ -77,9 +78,9 @@ class BoardController(QObject):
         self._agent_timer = QTimer(self)  # shows agent changes that a throttled refresh held back
         self._agent_timer.setSingleShot(True)
         self._agent_timer.timeout.connect(self.refresh)
-        self._agent_view_at = 0.0  # monotonic time of the last agent board rebuild
-        self._agent_view_key: tuple | None = None  # (page, second, agent grid shapes) of that rebuild
-        self._agents_pending = False
+        self._agent_view_at = 0.0  # monotonic time of the last agent board update (regroup or in place)
+        self._agent_view_key: tuple | None = None  # (page, second, agent grid shapes) of the last regroup
+        self._agents_pending: set[str] = set()  # agents changed since the agent boards last showed them
         # One repeating timer (never re-armed, so it cannot be lost): every tick refreshes while data
         # flows; when idle, only the first tick of each new second does, so clocks still step each second.
         self._tick = QTimer(self)
@@ -88,7 +89,8 @@ class BoardController(QObject):
         self._last_refresh_second = 0
         self.refreshes = 0
         self.batches = 0
-        self.agent_views_built = 0  # refreshes that rebuilt the agent views (benchmarks match latency to them)
+        self.agent_views_built = 0  # refreshes that regrouped the agent boards
+        self.agent_views_patched = 0  # refreshes that updated changed agents in place
         self._bridge: Any = None
         self._refreshing = False
         self._unusable: str | None = None  # why the engine cannot be trusted until the next snapshot
@@ -249,41 +251,49 @@ class BoardController(QObject):
             self.vm.set_agents([agent_row(a) for a in eng.agents.values()])
             self._agents_dirty = False
             self._changed_agents.clear()
-            self._agents_pending = True
-            self._agent_view_key = None  # rebuild now, whatever the throttle
-        elif self._changed_agents:  # agent counts (agent-state tiles) follow the same throttle
+            self._agent_view_key = None  # regroup now
+        elif self._changed_agents:
             agents = eng.agents
             self.vm.update_agents([agent_row(agents[a]) for a in self._changed_agents if a in agents])
-            self._changed_agents.clear()
-            self._agents_pending = True
+            self._agents_pending |= self._changed_agents
+            self._changed_agents = set()
         figures = eng.figures(now)
         self._last_figures = figures
         self.vm.sample(figures, now)
         page = self.vm.current_page(now)
         grids = self.board.agent_grids(page)
-        keep = self._agent_views_to_keep((page, math.floor(now), tuple(sorted(grids.items()))), mono)
-        view = self.vm.build(figures, self.link, now, grids, page=page,
-                             events_applied=eng.events_applied, keep_agent_views=keep)
+        keep, patch = self._agent_views_to_keep((page, math.floor(now), tuple(sorted(grids.items()))), mono)
+        view = self.vm.build(figures, self.link, now, grids, page=page, events_applied=eng.events_applied,
+                             keep_agent_views=keep, changed_agents=patch)
         self.board.apply_view(view)
         self.view = view
         self.view_applied.emit(view)
 
-    def _agent_views_to_keep(self, key: tuple, mono: float) -> dict[int, Any] | None:
-        """The current agent views when they may wait (throttle), else None (rebuild them). ``key``: (page,
-        second, agent grid shapes): a new page, a new second (time in state) or a resized board rebuilds."""
+    def _agent_views_to_keep(self, key: tuple, mono: float) -> tuple[dict[int, Any] | None, set[str] | None]:
+        """(agent board views to keep, agents to update in them), or (None, None) to regroup. ``key``:
+        (page, second, agent grid shapes): a new page, a new second (the clocks) or a resized board regroups.
+        Updates in place wait for ``agent_refresh_hz`` (a timer shows them then)."""
         old = self.view
-        if (old is None or old.page_index != key[0] or self._agent_view_key != key
-                or (self._agents_pending and mono - self._agent_view_at >= self._agent_min_s)):
+        if old is None or old.page_index != key[0] or self._agent_view_key != key:
             self._agent_view_key = key
             self._agent_view_at = mono
-            self._agents_pending = False
+            self._agents_pending = set()
             self.agent_views_built += 1
             self._agent_timer.stop()
-            return None
-        if self._agents_pending and not self._agent_timer.isActive():
+            return None, None
+        kept = {i: v for i, v in enumerate(old.tiles) if getattr(v, "kind", "") in AGENT_VIEW_KINDS}
+        if not self._agents_pending:
+            return kept, None
+        if mono - self._agent_view_at >= self._agent_min_s:
+            patch, self._agents_pending = self._agents_pending, set()
+            self._agent_view_at = mono
+            self.agent_views_patched += 1
+            self._agent_timer.stop()
+            return kept, patch
+        if not self._agent_timer.isActive():
             wait = self._agent_view_at + self._agent_min_s - mono
             self._agent_timer.start(max(1, math.ceil(wait * 1000)))
-        return {i: v for i, v in enumerate(old.tiles) if getattr(v, "kind", "") in AGENT_VIEW_KINDS}
+        return kept, None
 
     # ------------------------------------------------------------------ desktop controls
     def set_queue_filter(self, queue: str | None) -> None:

@@ -204,8 +204,8 @@ def apply_config(window: QMainWindow, new: BoardConfig) -> None:
     ctl.vm = vm
     ctl.config = new
     # The controller's refresh limits (private; kept in step so [display] applies live too).
-    ctl._min_refresh_s = 1 / new.display.max_refresh_hz
-    ctl._agent_min_s = 1 / new.display.agent_refresh_hz
+    ctl._min_refresh_s = 0.5 / new.display.max_refresh_hz
+    ctl._agent_min_s = 0.5 / new.display.agent_refresh_hz
     ctl.view = None
     w.alerts.set_config(new)  # type: ignore[attr-defined]
     w.alerts.attach(vm)  # type: ignore[attr-defined]
