@@ -103,7 +103,8 @@ def child_main(url: str, out: str) -> int:
             def timed(self, e, _orig=cls.paintEvent, _name=cls.__name__):
                 t0 = time.perf_counter()
                 _orig(self, e)
-                by_class.setdefault(_name + ":" + str(getattr(self.view, "title", "")), []).append((time.perf_counter() - t0) * 1000)
+                label = f"{_name}:{getattr(self.view, 'title', '')}"
+                by_class.setdefault(label, []).append((time.perf_counter() - t0) * 1000)
             cls.paintEvent = timed
         # ... and the steps of a refresh (thread CPU time, so waits for the GIL do not count)
         from wallboard.core import alerts, engine, view_model
@@ -113,7 +114,9 @@ def child_main(url: str, out: str) -> int:
                             (alerts, "evaluate"), (board.BoardWidget, "apply_view"),
                             (controller.BoardController, "_refresh"), (window.BoardWindow, "event"),
                             (view_model.BoardViewModel, "update_agents"), (view_model.BoardViewModel, "sample")):
-            def timed_fn(*a, _orig=getattr(owner, name), _name=name, **k):
+            orig_fn = getattr(owner, name)
+
+            def timed_fn(*a, _orig=orig_fn, _name=name, **k):
                 t0 = time.thread_time()
                 try:
                     return _orig(*a, **k)
