@@ -90,6 +90,18 @@ def test_sound_on_raise_repeat_acknowledge_escalate_and_mute() -> None:
     assert mbeeps == [] and muted.sound.played == [] and muted.active()[0].level == "critical"
 
 
+def test_rules_run_at_most_four_times_a_second_of_board_time() -> None:
+    rule = AlertRule(name="Wait", figure="longest_wait_s", queue="q1", warning=60, critical=120, clear=30,
+                     raise_after_s=0, clear_after_s=0)
+    center = AlertCenter(BoardConfig(alerts=AlertsConfig(goal_rules=False, rules=[rule])), history_path=None,
+                         sound=SoundPlayer(muted=True))
+    center.update(figs(10), 100.0)
+    assert center.update(figs(70), 100.2) == [] and center.active() == []  # within 0.25 s: not yet run
+    assert [t.kind for t in center.update(figs(70), 100.25)] == ["raised"]  # runs, with the latest figures
+    assert center.update(figs(10), 100.3) == []
+    assert [t.kind for t in center.update(figs(10), 90.0)] == ["cleared"]  # a clock step back: runs at once
+
+
 def _transition(i: int) -> Transition:
     return Transition((0, "q1"), "raised", "warning", "ok", "Wait", "longest_wait_s", "q1", "Sales", "today",
                       61.0 + i, 1000.0 + i, 1000.0 + i, f"Sales: longest wait {61 + i} s")

@@ -8,6 +8,7 @@ import time
 import pytest
 from PySide6.QtCore import QObject, Qt, QThread, Slot
 from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QApplication
 
 from wallboard.commands.demo import EmbeddedFeed
 from wallboard.core import protocol as p
@@ -202,6 +203,46 @@ def test_five_thousand_agents_render_and_page(qtbot) -> None:
     rects = list(dirty[0][0])
     assert len(rects) == 1 and rects[0].height() < board.height() / 8
     assert paint_ms < 5000  # sanity only; timings live in benchmarks/ui.py
+
+
+def test_a_state_change_shows_in_place_at_once_and_regroups_at_the_next_second(qtbot) -> None:
+    w = _window(qtbot, size=(3840, 2160))
+    t0 = float(int(time.time())) + 0.1  # early in a second: the refreshes below stay within it
+    eng = MetricsEngine()
+    eng.apply_many([p.AgentState(ts=t0 - 900 + i, agent_id=f"A{i:03d}", name=f"Agent {i}",
+                                 state=("available", "on_call")[i % 2], queues=["q1"]) for i in range(200)])
+    ctl = w.controller
+    ctl.engine = eng
+    ctl._agents_dirty = True
+    clock = {"t": t0}
+    ctl._clock = lambda: clock["t"]
+    ctl.set_link(LinkStatus("live", last_data_at=t0))
+    ctl.refresh()
+    board = next(t for t in w.board.current_page().tiles if isinstance(t, AgentBoardWidget))
+    QApplication.processEvents()  # let the layout settle (a new grid shape would regroup)
+    ctl.refresh()
+    before = board.view
+    sec = before.sections[0]
+    moved = sec.cells[2]
+    assert sec.state == "available" and moved.state == "available"
+    dirty: list = []
+    orig_update = board.update
+    board.update = lambda *a: (dirty.append(a), orig_update(*a))  # record what the widget asks to repaint
+    ctl.apply_events([p.AgentState(ts=t0, agent_id=moved.agent_id, state="on_call")], 1)
+    # Shown at once (at the latest when the in-place throttle's timer fires), in the same place.
+    qtbot.waitUntil(lambda: board.view.sections[0].cells[2].state == "on_call", timeout=2000)
+    after = board.view
+    assert after.sections[0].state == "available"  # not regrouped yet: the cell did not move
+    assert [c.agent_id for c in after.sections[0].cells] == [c.agent_id for c in sec.cells]
+    assert after.sections[0].cells[2].time_text == "0:00" and after.sections[0].cells[2].code == "ON"
+    rects = [r for call in dirty for region in call for r in region]
+    assert len(rects) == 1 and rects[0].height() < board.height() / 8  # that cell only
+    # The next second regroups: the agent is now the newest of the on-call group.
+    clock["t"] = t0 + 1
+    ctl.refresh()
+    groups = {s.state: [c.agent_id for c in s.cells] for s in board.view.sections}
+    assert moved.agent_id not in groups["available"]
+    assert moved.agent_id in groups.get("on_call", []) or board.view.pages > 1
 
 
 def test_themes_switch(qtbot) -> None:

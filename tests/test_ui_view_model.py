@@ -32,6 +32,7 @@ from wallboard.core.view_model import (
     format_pct,
     page_at,
     paginate,
+    patch_agent_board_view,
 )
 
 T0 = 1_773_130_000.0
@@ -136,6 +137,26 @@ def test_agent_board_orders_longest_in_state_first_and_pages_over_time() -> None
     now = agent_board_view(tile, order, 4, 5, T0 + 100, None, 30, fv)
     later = agent_board_view(tile, order, 4, 5, T0 + 110, None, 30, fv)  # one page_seconds later
     assert later.page == (now.page + 1) % now.pages
+
+
+def test_patching_a_board_view_changes_only_the_changed_agents_cells_in_place() -> None:
+    rows = {f"a{i}": {"agent_id": f"a{i}", "name": f"Agent {i}", "team": "T", "queues": ["q"], "state": st,
+                      "reason": None, "since": T0 + i} for i, st in enumerate(["on_call"] * 6 + ["available"] * 3)}
+    order = AgentOrder("state")
+    order.rebuild(rows.values())
+    fv = feed_view(LinkStatus("live", last_data_at=T0 + 100), T0 + 100, 5)
+    view = agent_board_view(AgentBoardTile(kind="agent_board"), order, 4, 6, T0 + 100, None, 30, fv, page=0)
+    assert patch_agent_board_view(view, rows, {"a7", "nobody"}, T0 + 100) is view  # nothing new: same view
+    rows["a7"] = {**rows["a7"], "state": "not_ready", "reason": "lunch", "since": T0 + 99}
+    patched = patch_agent_board_view(view, rows, {"a7"}, T0 + 100)
+    assert [s.title for s in patched.sections] == [s.title for s in view.sections]  # not regrouped
+    for old_sec, new_sec in zip(view.sections, patched.sections, strict=True):
+        assert [c.agent_id for c in new_sec.cells] == [c.agent_id for c in old_sec.cells]  # nothing moved
+        for a, b in zip(old_sec.cells, new_sec.cells, strict=True):
+            if a.agent_id == "a7":
+                assert (b.state, b.code, b.reason, b.time_text) == ("not_ready", "NR", "lunch", "0:01")
+            else:
+                assert b is a
 
 
 def test_page_rotation_uses_each_dwell() -> None:
