@@ -6,10 +6,13 @@
   day's volume: "today" is kept as tallies, the rolling window as a deque of outcomes.
 - ``snapshot()`` is JSON-serialisable; ``MetricsEngine.restore(snapshot)`` followed by the rest of a
   stream gives exactly the figures of the whole stream (integer milliseconds throughout).
+- ``figures(now)`` is asked for many times a second between a handful of events, so what does not depend on
+  ``now`` is cached per queue and window, keyed by the tallies' versions (caches are never snapshotted).
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import Counter, deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -19,7 +22,7 @@ from wallboard.core import protocol as p
 from wallboard.core.day_window import DayClock
 from wallboard.core.metrics_config import SL_FORMULA_TEXT, MetricsConfig, ServiceLevelGoal
 from wallboard.core.occupancy import AVAILABLE_STATES, BUSY_STATES, OccupancyIntegral, occupancy_pct
-from wallboard.core.tally import ABANDON, ANSWER, DEQUEUE, HANDLED, Counts, Tally, count, derived
+from wallboard.core.tally import ABANDON, ANSWER, DEQUEUE, HANDLED, Counts, Tally, derived
 
 SNAPSHOT_VERSION = 1
 _RECENT_RESOLVED = 20_000  # call ids remembered to tell "already resolved" from "unknown call"
@@ -100,6 +103,14 @@ class MetricsEngine:
         self._day_start_ms = 0
         self._next_reset_ms = 0
         self._next_sweep_ms = 0
+        # Caches for figures() (not state: never snapshotted; a restored engine rebuilds them).
+        self._wait_order: dict[str, list[int]] = {}  # queue -> sorted queued_ms; dropped when waiting changes
+        self._outcomes_version = 0  # bumped whenever _outcomes changes
+        self._lost_memo: tuple[int, int, dict[str, list[tuple[int, int]]]] = (-1, 0, {})
+        self._window_cache: dict[tuple[str, str], tuple[tuple, Counts, dict[str, Any]]] = {}
+        self._total_cache: dict[str, tuple[tuple, dict[str, Any]]] = {}
+        self._queue_order: tuple[str, ...] = ()
+        self._empty = Tally()
         self._handlers = {
             p.CallQueued: self._on_queued, p.CallAnswered: self._on_answered, p.CallHeld: self._on_held,
             p.CallRetrieved: self._on_retrieved, p.CallEnded: self._on_ended,
@@ -140,6 +151,7 @@ class MetricsEngine:
         if not self.config.max_call_age_s:
             return
         cutoff = t - self.config.max_call_age_s * 1000
+        self._wait_order.clear()
         for calls in self.waiting.values():
             for call_id in [c.call_id for c in calls.values() if c.queued_ms < cutoff]:
                 del calls[call_id]
@@ -173,6 +185,7 @@ class MetricsEngine:
         if rolling is None:
             rolling = self._rolling[queue] = Tally()
         rolling.add(kind, dur_ms)
+        self._outcomes_version += 1
         out = self._outcomes
         item = (t, queue, kind, dur_ms)
         if not out or out[-1][0] <= t:
@@ -215,6 +228,7 @@ class MetricsEngine:
             return None
         if q != queue:
             self.anomalies["queue_mismatch"] += 1
+        self._wait_order.pop(q, None)
         return self.waiting[q].pop(call_id)
 
     def _on_queued(self, e: p.CallQueued, t: int) -> None:
@@ -231,6 +245,7 @@ class MetricsEngine:
                 self._record(t, w.queue, DEQUEUE, 0)
         self.waiting[e.queue][e.call_id] = WaitingCall(e.call_id, e.queue, t, e.priority, e.channel, e.caller)
         self._waiting_call_queue[e.call_id] = e.queue
+        self._wait_order.pop(e.queue, None)
 
     def _on_answered(self, e: p.CallAnswered, t: int) -> None:
         w = self._take_waiting(e.call_id, e.queue)
@@ -407,64 +422,129 @@ class MetricsEngine:
         n = to_ms(now)
         return n if self.latest_ms is None or n > self.latest_ms else self.latest_ms
 
-    def _rolling_tallies(self, now_ms: int) -> dict[str, Tally]:
+    def _lost_from_window(self, now_ms: int) -> dict[str, list[tuple[int, int]]]:
+        """queue -> [(kind, dur_ms)] of the outcomes still in the rolling tallies that ``now`` has pushed out of
+        the window (no event has come since to expire them), oldest first."""
         cutoff = now_ms - self._window_ms
         out = self._outcomes
         if not out or out[0][0] > cutoff:
-            return self._rolling
-        tallies = {q: t.copy() for q, t in self._rolling.items()}
-        for ts, q, k, d in out:
+            return {}
+        version, k, lost = self._lost_memo
+        if (version == self._outcomes_version and out[k - 1][0] <= cutoff
+                and (k == len(out) or out[k][0] > cutoff)):
+            return lost  # the same outcomes as last time (a silent feed, now moving on)
+        lost = {}
+        k = 0
+        for ts, q, kind, d in out:
             if ts > cutoff:
                 break
-            tallies[q].add(k, d, -1)
-        return tallies
-
-    def _today_tallies(self, now_ms: int) -> dict[str, Tally]:
-        return {} if now_ms >= self._next_reset_ms else self._today
+            items = lost.get(q)
+            if items is None:
+                lost[q] = [(kind, d)]
+            else:
+                items.append((kind, d))
+            k += 1
+        self._lost_memo = (self._outcomes_version, k, lost)
+        return lost
 
     def _live(self, queue: str, now_ms: int, threshold_ms: int) -> tuple[int, int, int]:
         """(waiting, longest wait ms, waiting beyond the threshold) of one queue."""
-        calls = self.waiting.get(queue)
-        if not calls:
+        order = self._wait_order.get(queue)
+        if order is None:
+            calls = self.waiting.get(queue)
+            order = self._wait_order[queue] = sorted(c.queued_ms for c in calls.values()) if calls else []
+        if not order:
             return 0, 0, 0
-        oldest = min(c.queued_ms for c in calls.values())
-        over_before = now_ms - threshold_ms
-        over = sum(1 for c in calls.values() if c.queued_ms < over_before)
-        return len(calls), max(0, now_ms - oldest), over
+        return len(order), max(0, now_ms - order[0]), bisect_left(order, now_ms - threshold_ms)
 
     def queue_ids(self) -> list[str]:
-        return sorted(self.queues)
+        return list(self._sorted_queues())
+
+    def _sorted_queues(self) -> tuple[str, ...]:
+        if len(self._queue_order) != len(self.queues):  # queues are only ever added
+            self._queue_order = tuple(sorted(self.queues))
+        return self._queue_order
+
+    def _window_counts(self, queue: str, window: str, tally: Tally, lost: list[tuple[int, int]] | None,
+                       goal: ServiceLevelGoal, over: int) -> tuple[Counts, dict[str, Any]]:
+        """(Counts, figures other than waiting and longest wait) of one queue and window, cached until the
+        tally, the outcomes lost from the window, the goal or the callers waiting beyond it change."""
+        key = (tally, tally.version, len(lost) if lost else 0, goal, over)
+        hit = self._window_cache.get((queue, window))
+        if hit is not None and hit[0] == key:
+            return hit[1], hit[2]
+        threshold_s, short_s = goal.threshold_s, self.config.short_abandon_s
+        c = tally.counts(threshold_s, short_s).copy()
+        if lost:
+            t_key, s_key = 2 * threshold_s, 2 * short_s
+            for kind, d in lost:
+                c.add(kind, d, -1, t_key, s_key)
+        c.waiting_over_threshold = over
+        tail = self._figures_tail(c, threshold_s, goal.target_pct)
+        self._window_cache[(queue, window)] = (key, c, tail)
+        return c, tail
+
+    def _total_tail(self, window: str, parts: list[Counts], common: ServiceLevelGoal | None) -> dict[str, Any]:
+        key = (tuple(parts), common)  # each part is a new object whenever its figures change
+        hit = self._total_cache.get(window)
+        if hit is not None and hit[0] == key:
+            return hit[1]
+        total = Counts()
+        for c in parts:
+            total += c
+        tail = self._figures_tail(total, common.threshold_s if common else None,
+                                  common.target_pct if common else None)
+        self._total_cache[window] = (key, tail)
+        return tail
+
+    def _figures_tail(self, c: Counts, threshold_s: int | None, target_pct: float | None) -> dict[str, Any]:
+        d: dict[str, Any] = derived(c, self.config.sl_formula)
+        d["sl_threshold_s"] = threshold_s
+        d["sl_target_pct"] = target_pct
+        return d
 
     def figures(self, now: float, *, agent_list: bool = False) -> dict[str, Any]:
         """All figures as of ``now`` in the documented JSON shape (docs/metrics.md)."""
         now_ms = self.effective_now_ms(now)
         cfg = self.config
-        windows = {"today": self._today_tallies(now_ms), "rolling": self._rolling_tallies(now_ms)}
-        totals = {w: Counts() for w in WINDOWS}
+        today = self._today if now_ms < self._next_reset_ms else {}
+        rolling = self._rolling
+        lost = self._lost_from_window(now_ms)
+        empty = self._empty
+        window_counts = self._window_counts
+        parts_today: list[Counts] = []
+        parts_rolling: list[Counts] = []
         total_waiting, total_longest = 0, 0
-        goals: set[ServiceLevelGoal] = set()
+        common: ServiceLevelGoal | None = None  # the goal every queue shares, if they do
+        mixed = False
         queues: dict[str, Any] = {}
-        empty = Tally()
-        for q in self.queue_ids():
+        for q in self._sorted_queues():
             goal = self.goal(q)
-            goals.add(goal)
+            if common is None:
+                common = goal
+            elif goal is not common and goal != common:
+                mixed = True
             waiting, longest_ms, over = self._live(q, now_ms, goal.threshold_s * 1000)
             total_waiting += waiting
-            total_longest = max(total_longest, longest_ms)
-            per: dict[str, Any] = {}
-            for w in WINDOWS:
-                c = count(windows[w].get(q, empty), goal.threshold_s, cfg.short_abandon_s, over)
-                totals[w] += c
-                per[w] = self._window_figures(c, waiting, longest_ms, goal.threshold_s, goal.target_pct)
-            per["name"] = self.queues[q].name or q
-            queues[q] = per
+            if longest_ms > total_longest:
+                total_longest = longest_ms
+            longest_s = longest_ms / 1000
+            c_today, tail_today = window_counts(q, "today", today.get(q, empty), None, goal, over)
+            c_rolling, tail_rolling = window_counts(q, "rolling", rolling.get(q, empty), lost.get(q), goal, over)
+            parts_today.append(c_today)
+            parts_rolling.append(c_rolling)
+            queues[q] = {
+                "today": {"waiting": waiting, "longest_wait_s": longest_s, **tail_today},
+                "rolling": {"waiting": waiting, "longest_wait_s": longest_s, **tail_rolling},
+                "name": self.queues[q].name or q,
+            }
         # The total shows a goal only when every queue shares it; otherwise its threshold is mixed.
-        common = goals.pop() if len(goals) == 1 else None
+        if mixed:
+            common = None
+        total_longest_s = total_longest / 1000
         total = {
-            w: self._window_figures(totals[w], total_waiting, total_longest,
-                                    common.threshold_s if common else None,
-                                    common.target_pct if common else None)
-            for w in WINDOWS
+            w: {"waiting": total_waiting, "longest_wait_s": total_longest_s, **self._total_tail(w, parts, common)}
+            for w, parts in (("today", parts_today), ("rolling", parts_rolling))
         }
         return {
             "at": now_ms / 1000,
@@ -476,14 +556,6 @@ class MetricsEngine:
             "anomalies": dict(sorted(self.anomalies.items())),
             "broadcasts": self.active_broadcasts(now_ms / 1000),
         }
-
-    def _window_figures(self, c: Counts, waiting: int, longest_ms: int, threshold_s: int | None,
-                        target_pct: float | None) -> dict[str, Any]:
-        d: dict[str, Any] = {"waiting": waiting, "longest_wait_s": longest_ms / 1000}
-        d.update(derived(c, self.config.sl_formula))
-        d["sl_threshold_s"] = threshold_s
-        d["sl_target_pct"] = target_pct
-        return d
 
     def agent_figures(self, now_ms: int, agent_list: bool = False) -> dict[str, Any]:
         by_state = {s: self._state_counts.get(s, 0) for s in p.AGENT_STATES}

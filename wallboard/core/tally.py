@@ -4,6 +4,10 @@ Durations are integer milliseconds so that adding and removing outcomes (the rol
 Waits are kept in sparse half-second histograms: key ``2s`` holds waits of exactly ``s`` whole seconds,
 key ``2s+1`` waits strictly between ``s`` and ``s+1``. For whole-second thresholds this makes both tests
 exact at query time, whatever the threshold in force:  wait ≤ T  ⇔  key ≤ 2T,  and  wait < S  ⇔  key < 2S.
+
+A tally keeps, as a cache (never serialised, never compared), the Counts of the (T, S) it was last asked
+for, updated in O(1) by every ``add``; ``version`` changes on every ``add`` so that callers can cache
+what they derive from it. Both exist because the wallboard asks for figures many times a second.
 """
 
 from __future__ import annotations
@@ -31,8 +35,13 @@ class Tally:
     dequeued: int = 0
     handled: int = 0
     handle_ms: int = 0
+    # Caches, not state: bumped on every add; the Counts of the last (2T, 2S) asked for, kept up to date.
+    version: int = field(default=0, compare=False, repr=False)
+    _memo_keys: tuple[int, int] = field(default=(-1, -1), compare=False, repr=False)
+    _memo: Counts | None = field(default=None, compare=False, repr=False)
 
     def add(self, kind: int, dur_ms: int, sign: int = 1) -> None:
+        self.version += 1
         if kind == ANSWER:
             self.answered += sign
             self.answered_wait_ms += sign * dur_ms
@@ -58,6 +67,18 @@ class Tally:
         else:
             self.handled += sign
             self.handle_ms += sign * dur_ms
+        if self._memo is not None:
+            t_key, s_key = self._memo_keys
+            self._memo.add(kind, dur_ms, sign, t_key, s_key)
+
+    def counts(self, threshold_s: int, short_abandon_s: int) -> Counts:
+        """``count(self, threshold_s, short_abandon_s, 0)``, cached: the result is shared and kept up to date
+        by later adds, so callers copy it before changing it or keeping it."""
+        keys = (2 * threshold_s, 2 * short_abandon_s)
+        if self._memo is None or self._memo_keys != keys:
+            self._memo = count(self, threshold_s, short_abandon_s, 0)
+            self._memo_keys = keys
+        return self._memo
 
     def copy(self) -> Tally:
         return Tally(self.answered, self.answered_wait_ms, dict(self.answered_hist), self.abandoned_all,
@@ -101,9 +122,45 @@ class Counts:
         return self.answered + self.abandoned + self.dequeued
 
     def __iadd__(self, other: Counts) -> Counts:
-        for name in self.__slots__:  # type: ignore[attr-defined]
-            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.answered += other.answered
+        self.answered_within += other.answered_within
+        self.answered_wait_ms += other.answered_wait_ms
+        self.abandoned += other.abandoned
+        self.abandoned_within += other.abandoned_within
+        self.abandoned_wait_ms += other.abandoned_wait_ms
+        self.short_abandoned += other.short_abandoned
+        self.dequeued += other.dequeued
+        self.handled += other.handled
+        self.handle_ms += other.handle_ms
+        self.waiting_over_threshold += other.waiting_over_threshold
         return self
+
+    def copy(self) -> Counts:
+        return Counts(self.answered, self.answered_within, self.answered_wait_ms, self.abandoned,
+                      self.abandoned_within, self.abandoned_wait_ms, self.short_abandoned, self.dequeued,
+                      self.handled, self.handle_ms, self.waiting_over_threshold)
+
+    def add(self, kind: int, dur_ms: int, sign: int, t_key: int, s_key: int) -> None:
+        """Count one outcome in (sign=-1: out of) these Counts, exactly as ``count`` would (keys 2T and 2S)."""
+        if kind == ANSWER:
+            self.answered += sign
+            self.answered_wait_ms += sign * dur_ms
+            if wait_key(dur_ms) <= t_key:
+                self.answered_within += sign
+        elif kind == ABANDON:
+            k = wait_key(dur_ms)
+            if k < s_key:
+                self.short_abandoned += sign
+            else:
+                self.abandoned += sign
+                self.abandoned_wait_ms += sign * dur_ms
+                if k <= t_key:
+                    self.abandoned_within += sign
+        elif kind == DEQUEUE:
+            self.dequeued += sign
+        else:
+            self.handled += sign
+            self.handle_ms += sign * dur_ms
 
 
 def count(tally: Tally, threshold_s: int, short_abandon_s: int, waiting_over: int) -> Counts:
