@@ -2,47 +2,116 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPoint, QRectF, Qt
-from PySide6.QtGui import QFont, QFontMetricsF, QPainter, QPaintEvent, QPixmap, QResizeEvent
+from functools import lru_cache
+
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt
+from PySide6.QtGui import QFont, QFontMetrics, QFontMetricsF, QPainter, QPaintEvent, QPixmap, QResizeEvent
 from PySide6.QtWidgets import QWidget
 
 from wallboard.core.view_model import AgentStatesView
-from wallboard.ui.figure_tile import CAP_HEIGHT, draw_big_text
-from wallboard.ui.theme import make_font
+from wallboard.ui.figure_tile import (
+    CAP_HEIGHT,
+    Piece,
+    big_text_pieces,
+    changed_region,
+    paint_pieces,
+    rect_bounds,
+    remember,
+)
+from wallboard.ui.theme import Theme, make_font
 from wallboard.ui.tile_frame import TileFrame, ref_height
 
 
 class AgentStatesWidget(TileFrame):
+    """Counts change at nearly every refresh, the rest rarely: the panel, title and state labels are a cached
+    pixmap, and a view change repaints only the counts' glyphs that changed, the bar if the shares did and
+    the "logged in · occupancy" text if it did (see figure_tile.Piece)."""
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.view: AgentStatesView | None = None
         self._panel: tuple[tuple, QPixmap, QRectF] | None = None  # panel and title row, redrawn on change
+        self._pieces_cache: dict[tuple, tuple[Piece, ...]] = {}
+        self._title_cache: tuple[tuple, tuple[QFont, QFontMetrics, QRectF]] | None = None
+        self._elided: dict[tuple[str, str], str] = {}  # (title, right-hand text) -> title as shown beside it
+        self._right_cache: dict[str, tuple[Piece, ...]] = {}
+        self._geometry_cache: tuple[tuple, tuple[QRectF, QRectF, float, float, float, float]] | None = None
+
+    def set_theme(self, t: Theme) -> None:
+        self._pieces_cache.clear()
+        self._right_cache.clear()
+        super().set_theme(t)
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         self._panel = None
+        self._pieces_cache.clear()
+        self._right_cache.clear()
+        self._elided.clear()
         super().resizeEvent(event)
 
-    def _paint_cached_panel(self, p: QPainter, v: AgentStatesView, right: str) -> QRectF:
-        """The panel, title row and state labels through a pixmap: the counts change at every refresh,
-        the rest rarely (and text shaping is the dear part)."""
+    def view_changed(self, old: object | None, new: object) -> None:
+        assert isinstance(new, AgentStatesView)
+        panel = self._panel
+        key = self._panel_key(new)
+        if (panel is None or not isinstance(old, AgentStatesView) or panel[0] != key
+                or self._panel_key(old) != key):
+            self.update()  # the panel changes (or is not drawn yet): all of the tile
+            return
+        dirty = changed_region(self._runs(old, panel[2]), self._runs(new, panel[2]))
+        if not dirty.isEmpty():
+            self.update(dirty)
+
+    def _title_row(self) -> tuple[QFont, QFontMetrics, QRectF]:
+        """The title font, its metrics and the title row, as TileFrame.paint_panel lays them out."""
+        key = (self.width(), ref_height(self))
+        if self._title_cache is None or self._title_cache[0] != key:
+            font = make_font(self.title_px(), QFont.Weight.DemiBold, tabular=False)
+            fm = QFontMetrics(font, self)
+            pad = self.pad()
+            self._title_cache = (key, (font, fm, QRectF(pad, pad * 0.8, self.width() - 2 * pad, fm.height())))
+        return self._title_cache[1]
+
+    def _panel_key(self, v: AgentStatesView) -> tuple:
+        """Everything the cached panel shows. The right-hand title text (logged in, occupancy) is painted
+        over it, so the key holds the title as elided beside that text, not the text itself."""
+        right = _right_text(v)
+        title = self._elided.get((v.title, right))
+        if title is None:
+            _font, fm, row = self._title_row()
+            right_w = fm.horizontalAdvance(right) + self.pad()
+            title = fm.elidedText(v.title, Qt.TextElideMode.ElideRight, int(row.width() - right_w))
+            remember(self._elided, (v.title, right), title)
+        return (self.width(), self.height(), self.devicePixelRatioF(), ref_height(self), self.theme.name, title,
+                v.stale, tuple((c.state, c.label) for c in v.counts))
+
+    def _paint_cached_panel(self, p: QPainter, v: AgentStatesView) -> QRectF:
+        """The panel, title and state labels through a pixmap (text shaping is the dear part)."""
         dpr = self.devicePixelRatioF()
-        key = (self.width(), self.height(), dpr, ref_height(self), self.theme.name, v.title, right, v.stale,
-               tuple((c.state, c.label) for c in v.counts))
+        key = self._panel_key(v)
         if self._panel is None or self._panel[0] != key:
             pm = QPixmap(round(self.width() * dpr), round(self.height() * dpr))
             pm.setDevicePixelRatio(dpr)
             pm.fill(self.theme.background)
             pp = QPainter(pm)
             pp.setRenderHint(QPainter.RenderHint.Antialiasing)
-            area = self.paint_panel(pp, v.title, right)
+            # The title already elided for the width left beside the right-hand text: paint_panel then
+            # lays it out (left-aligned) exactly where it would with that text.
+            area = self.paint_panel(pp, key[5])
             self._paint_labels(pp, v, area)
             pp.end()
             self._panel = (key, pm, area)
+            self._pieces_cache.clear()
         p.drawPixmap(QPoint(0, 0), self._panel[1])
         return self._panel[2]
 
     def _geometry(self, area: QRectF, n: int) -> tuple[QRectF, QRectF, float, float, float, float]:
         """(bar, columns, column width, number height, label height, label px) inside ``area``."""
+        key = (area.x(), area.y(), area.width(), area.height(), n, ref_height(self))
+        if self._geometry_cache is None or self._geometry_cache[0] != key:
+            self._geometry_cache = (key, self._compute_geometry(area, n))
+        return self._geometry_cache[1]
+
+    def _compute_geometry(self, area: QRectF, n: int) -> tuple[QRectF, QRectF, float, float, float, float]:
         bar_h = max(6.0, ref_height(self) * 0.012)
         label_px = ref_height(self) * 0.0165
         label_h = QFontMetricsF(make_font(label_px)).height() * 1.1
@@ -69,36 +138,84 @@ class AgentStatesWidget(TileFrame):
             p.drawText(lr, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
                        fm.elidedText(sc.label, Qt.TextElideMode.ElideRight, int(lr.width())))
 
-    def paintEvent(self, event: QPaintEvent) -> None:
-        p = self.begin_paint()
-        if p is None:
-            return
-        v = self.view
+    def _runs(self, v: AgentStatesView, area: QRectF) -> tuple[tuple[Piece, ...], ...]:
+        """What paintEvent draws over the panel, in runs (see Piece): the right-hand title text, each column's
+        count, the share bar."""
+        key = (area.x(), area.y(), area.width(), area.height(), self.devicePixelRatioF(), v.stale,
+               _right_text(v), tuple((c.state, c.count, c.text) for c in v.counts))
+        got = self._pieces_cache.get(key)
+        if got is None:
+            got = remember(self._pieces_cache, key, (self._right_run(v), *self._count_runs(v, area)))
+        return got
+
+    def _right_run(self, v: AgentStatesView) -> tuple[Piece, ...]:
+        """"N logged in · occupancy N%", right-aligned in the title row (as paint_panel would draw it)."""
+        text = _right_text(v)
+        got = self._right_cache.get(text)
+        if got is not None:
+            return got
+        font, fm, row = self._title_row()
+        dim = self.theme.text_dim
+        flags = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+
+        def paint_right(p: QPainter) -> None:
+            p.setFont(font)
+            p.setPen(dim)
+            p.drawText(row, flags, text)
+
+        margin = max(3.0, self.title_px() * 0.2)  # ink may reach a little past the advance
+        bounds = QRectF(QPointF(row.right() - fm.horizontalAdvance(text) - margin, row.top() - margin),
+                        QPointF(row.right() + margin, row.bottom() + margin))
+        return remember(self._right_cache, text, (Piece(("right", text), rect_bounds(bounds), paint_right),))
+
+    def _count_runs(self, v: AgentStatesView, area: QRectF) -> list[tuple[Piece, ...]]:
+        """One run of glyphs per column, then the bar."""
         t = self.theme
-        right = f"{v.logged_in} logged in · occupancy {v.occupancy}%"
-        area = self._paint_cached_panel(p, v, right)
         bar, cols, col_w, num_h, _label_h, _label_px = self._geometry(area, len(v.counts))
         px = num_h * 0.82 / CAP_HEIGHT
-        big = make_font(px, QFont.Weight.DemiBold)
-        fm_big = QFontMetricsF(big)
         # At least three digits' width: single digits would otherwise grow until the columns read as one
         # number ("0 2 7 0" as "0270").
-        widest = max(fm_big.horizontalAdvance(t) for t in ["000", *(c.text for c in v.counts)])
+        widest = max(_demibold_advance(t, px) for t in ["000", *(c.text for c in v.counts)])
         if widest > col_w * 0.72:  # one size for all columns, fitted to the widest count (with a gap)
             px *= col_w * 0.72 / widest
         dpr = self.devicePixelRatioF()
         baseline = cols.top() + (num_h + px * CAP_HEIGHT) / 2
-        for i, sc in enumerate(v.counts):
-            draw_big_text(p, cols.left() + i * col_w, baseline, sc.text, round(px),
-                          t.text_dim if v.stale else t.text, dpr)
+        color = t.text_dim if v.stale else t.text
+        runs = [big_text_pieces(cols.left() + i * col_w, baseline, sc.text, round(px), color, dpr)[0]
+                for i, sc in enumerate(v.counts)]
         total = sum(c.count for c in v.counts)
+        segments = []
         x = bar.left()
-        p.setPen(Qt.PenStyle.NoPen)
         for sc in v.counts:
             if not total or not sc.count:
                 continue
             w = bar.width() * sc.count / total
-            p.setBrush(t.text_dim if v.stale else t.states[sc.state])
-            p.drawRect(QRectF(x, bar.top(), w, bar.height()))
+            segments.append((QRectF(x, bar.top(), w, bar.height()), t.text_dim if v.stale else t.states[sc.state]))
             x += w
+
+        def paint_bar(p: QPainter) -> None:
+            p.setPen(Qt.PenStyle.NoPen)
+            for r, c in segments:
+                p.setBrush(c)
+                p.drawRect(r)
+
+        shares = tuple((r.x(), r.width(), c.rgba()) for r, c in segments)
+        runs.append((Piece(("bar", shares), rect_bounds(bar, 2), paint_bar),))
+        return runs
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        p = self.begin_paint()
+        if p is None:
+            return
+        area = self._paint_cached_panel(p, self.view)
+        paint_pieces(p, self._runs(self.view, area), event.rect())
         p.end()
+
+
+@lru_cache(maxsize=512)
+def _demibold_advance(text: str, px: float) -> float:
+    return QFontMetricsF(make_font(px, QFont.Weight.DemiBold)).horizontalAdvance(text)
+
+
+def _right_text(v: AgentStatesView) -> str:
+    return f"{v.logged_in} logged in · occupancy {v.occupancy}%"

@@ -4,15 +4,18 @@ a detail line (goal, rate), severity in words, an optional service-level bar and
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import fields
 from functools import lru_cache
+from itertools import zip_longest
 from operator import attrgetter
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 from PySide6.QtCore import QPoint, QPointF, QRect, QRectF, Qt
 from PySide6.QtGui import (
     QColor,
     QFont,
+    QFontMetrics,
     QFontMetricsF,
     QPainter,
     QPainterPath,
@@ -29,6 +32,7 @@ from wallboard.ui.sparkline import Sparkline
 from wallboard.ui.theme import Theme, make_font
 from wallboard.ui.tile_frame import TileFrame, ref_height
 
+_T = TypeVar("_T")
 CAP_HEIGHT = 0.727  # Inter's cap/digit height as a fraction of the pixel size
 # View fields painted in their own areas (figure, detail line, bar) or by the sparkline widget. A change to
 # any other field (title, severity, staleness, ...) repaints the whole tile; the stale overlay draws stale_text.
@@ -45,9 +49,12 @@ class FigureTileWidget(TileFrame):
         # alone blits its part of this instead of filling and re-shaping the whole tile.
         self._panel: tuple[tuple, QPixmap] | None = None
         self._areas_cache: tuple[tuple, tuple[QRectF, QRectF | None, QRectF | None, QRectF]] | None = None
+        self._pieces_cache: dict[tuple, tuple[Piece, ...]] = {}  # the last few views' runs of pieces
+        self._detail_font: tuple[float, QFont, QFontMetrics, QFontMetricsF] | None = None
 
     def set_theme(self, t: Theme) -> None:
         self._panel = None
+        self._pieces_cache.clear()
         super().set_theme(t)
         if self.spark is not None:
             self.spark.set_background(t.tile)
@@ -62,21 +69,43 @@ class FigureTileWidget(TileFrame):
         self._update_changed(old, new)
 
     def _update_changed(self, old: object | None, new: TileView) -> None:
-        """Repaint only the parts whose content changed: the figure, the detail line, the bar."""
+        """Repaint only what changed: the glyphs of the figure, its unit and trend mark, the detail text, the
+        bar (the old and the new bounds of each piece that differs; see Piece)."""
         if (not isinstance(old, TileView) or _panel_key(old) != _panel_key(new)
                 or (old.bar_goal is None) != (new.bar_goal is None)):  # the layout changes with the bar
             self.update()
             return
-        fig, bar, _spark, detail = self._areas()
-        dirty = QRegion()
-        if any(getattr(old, f) != getattr(new, f) for f in FIGURE_FIELDS):
-            dirty += fig.toAlignedRect()
-        if old.detail != new.detail:
-            dirty += detail.toAlignedRect()
-        if bar is not None and (old.bar, old.bar_goal) != (new.bar, new.bar_goal):
-            dirty += _bar_bounds(bar)
+        dirty = changed_region(self._runs(old), self._runs(new))
         if not dirty.isEmpty():
             self.update(dirty)
+
+    def _runs(self, v: TileView) -> tuple[tuple[Piece, ...], ...]:
+        """What paintEvent draws over the panel, in order: (figure glyphs, unit and trend mark), (detail line),
+        (bar), each run cached by what it shows."""
+        fig, bar, _spark, detail = self._areas()
+        geo = self._areas_cache[0]
+        cache = self._pieces_cache
+        dpr = self.devicePixelRatioF()
+        vkey = ("value", geo, dpr, v.value, v.unit, v.trend, v.trend_good, v.stale, v.severity)
+        value = cache.get(vkey)
+        if value is None:
+            t = self.theme
+            color = t.severity_color(v.severity) if v.severity in ("warn", "alarm") else t.text
+            if v.stale:
+                color = t.text_dim
+            value = remember(cache, vkey, tuple(self._value_pieces(fig, v, color, dpr)))
+        dkey = ("detail", geo, v.detail)
+        shown_detail = cache.get(dkey)
+        if shown_detail is None:
+            shown_detail = remember(cache, dkey, self._detail_pieces(detail, v.detail))
+        if bar is None:
+            return value, shown_detail
+        bkey = ("bar", geo, v.bar, v.bar_goal, v.severity, v.stale)
+        bar_run = cache.get(bkey)
+        if bar_run is None:
+            bar_run = remember(cache, bkey, (Piece(bkey, rect_bounds(_bar_bounds(bar)),
+                                                   lambda p, bar=bar, v=v: self._paint_bar(p, bar, v)),))
+        return value, shown_detail, bar_run
 
     def _areas(self) -> tuple[QRectF, QRectF | None, QRectF | None, QRectF]:
         """(figure, bar, sparkline, detail) rects inside the content rect."""
@@ -125,24 +154,8 @@ class FigureTileWidget(TileFrame):
         p = self.begin_paint()
         if p is None:
             return
-        v = self.view
-        t = self.theme
-        p.drawPixmap(QPoint(0, 0), self._panel_pixmap(v))
-        clip = event.rect()  # the painter is clipped to the dirty region: skip the parts outside it
-        fig, bar, _spark, detail = self._areas()
-        if clip.intersects(fig.toAlignedRect()):
-            value_color = t.severity_color(v.severity) if v.severity in ("warn", "alarm") else t.text
-            if v.stale:
-                value_color = t.text_dim
-            self._paint_value(p, fig, v, value_color)
-        if clip.intersects(detail.toAlignedRect()):
-            p.setFont(make_font(self.detail_px()))
-            p.setPen(t.text_dim)
-            fm = p.fontMetrics()
-            p.drawText(detail, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-                       fm.elidedText(v.detail, Qt.TextElideMode.ElideRight, int(detail.width())))
-        if bar is not None and clip.intersects(_bar_bounds(bar)):
-            self._paint_bar(p, bar, v)
+        p.drawPixmap(QPoint(0, 0), self._panel_pixmap(self.view))
+        paint_pieces(p, self._runs(self.view), event.rect())
         p.end()
 
     def _panel_pixmap(self, v: TileView) -> QPixmap:
@@ -170,14 +183,14 @@ class FigureTileWidget(TileFrame):
         self._panel = (key, pm)
         return pm
 
-    def _paint_value(self, p: QPainter, area: QRectF, v: TileView, color: QColor) -> None:
+    def _value_pieces(self, area: QRectF, v: TileView, color: QColor, dpr: float) -> list[Piece]:
+        """The figure's glyphs, its unit and trend mark, fitted to ``area`` on one baseline."""
         if area.height() <= 4 or area.width() <= 4:
-            return
+            return []
         px = area.height() * 0.86 / CAP_HEIGHT * 0.92
         if v.value == DASH:  # "nothing to average yet": a quiet mark, not a bar as loud as a figure
             px *= 0.5
         unit_ratio, trend_ratio = 0.30, 0.42
-        dpr = self.devicePixelRatioF()
 
         def width(size: float) -> float:
             w = sum(_advance(ch, size) for ch in v.value)
@@ -194,17 +207,52 @@ class FigureTileWidget(TileFrame):
         gap = px * 0.08
         cap = px * CAP_HEIGHT
         baseline = area.top() + (area.height() + cap) / 2
-        x = draw_big_text(p, area.left(), baseline, v.value, px, color, dpr) + gap
+        glyphs, x = big_text_pieces(area.left(), baseline, v.value, px, color, dpr)
+        pieces = list(glyphs)
+        x += gap
         if v.unit:
             uf = make_font(px * unit_ratio, QFont.Weight.Normal)
-            p.setFont(uf)
-            p.setPen(self.theme.text_dim)
-            p.drawText(QPointF(x, baseline), v.unit)
-            x += QFontMetricsF(uf).horizontalAdvance(v.unit) + gap
-        if v.trend:
-            self._paint_trend(p, QPointF(x + gap, baseline - cap / 2), px * trend_ratio, v)
+            fm = QFontMetricsF(uf)
+            pos = QPointF(x, baseline)
+            unit, dim = v.unit, self.theme.text_dim
 
-    def _paint_trend(self, p: QPainter, center_left: QPointF, size: float, v: TileView) -> None:
+            def paint_unit(p: QPainter) -> None:
+                p.setFont(uf)
+                p.setPen(dim)
+                p.drawText(pos, unit)
+
+            ink = fm.boundingRect(unit).translated(pos)
+            pieces.append(Piece(("unit", unit, x, baseline, px), rect_bounds(ink, 2), paint_unit))
+            x += fm.horizontalAdvance(v.unit) + gap
+        if v.trend:
+            pieces.append(self._trend_piece(QPointF(x + gap, baseline - cap / 2), px * trend_ratio, v))
+        return pieces
+
+    def _detail_pieces(self, detail: QRectF, text: str) -> tuple[Piece, ...]:
+        """The detail line, left-aligned: its bounds end where its text does."""
+        px = self.detail_px()
+        if self._detail_font is None or self._detail_font[0] != px:
+            font = make_font(px)
+            self._detail_font = (px, font, QFontMetrics(font, self), QFontMetricsF(font, self))
+        _px, font, fm, fmf = self._detail_font
+        shown = fm.elidedText(text, Qt.TextElideMode.ElideRight, int(detail.width()))
+        if not shown:
+            return ()
+        dim = self.theme.text_dim
+        flags = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+
+        def paint_detail(p: QPainter) -> None:
+            p.setFont(font)
+            p.setPen(dim)
+            p.drawText(detail, flags, shown)
+
+        # Ink may pass the advance a little (a glyph's overhang) and anti-aliasing a pixel more: a margin.
+        margin = max(3, math.ceil(px * 0.3))
+        right = detail.left() + fmf.horizontalAdvance(shown)
+        bounds = rect_bounds(QRectF(QPointF(detail.left(), detail.top()), QPointF(right, detail.bottom())), margin)
+        return (Piece(("detail", shown, detail.left(), detail.top()), bounds, paint_detail),)
+
+    def _trend_piece(self, center_left: QPointF, size: float, v: TileView) -> Piece:
         t = self.theme
         if v.stale or v.trend == "flat" or v.trend_good is None:
             color = t.neutral
@@ -227,9 +275,13 @@ class FigureTileWidget(TileFrame):
             path.lineTo(x + s * 0.1, y + s * 0.5)
             path.lineTo(x + s * 0.95, y)
         path.closeSubpath()
-        p.setPen(Qt.PenStyle.NoPen)
-        p.setBrush(color)
-        p.drawPath(path)
+
+        def paint_trend(p: QPainter) -> None:
+            p.setPen(Qt.PenStyle.NoPen)
+            p.setBrush(color)
+            p.drawPath(path)
+
+        return Piece(("trend", v.trend, x, y, s, color.rgba()), rect_bounds(path.boundingRect(), 2), paint_trend)
 
     def _paint_bar(self, p: QPainter, bar: QRectF, v: TileView) -> None:
         t = self.theme
@@ -305,6 +357,90 @@ def draw_big_text(p: QPainter, x: float, baseline: float, text: str, px: int, co
             p.drawPixmap(QPointF(x + g.left, baseline + g.top), g.pixmap)
         x += g.advance
     return x
+
+
+class Piece(NamedTuple):
+    """One thing a tile paints over its cached panel. Pieces with equal keys paint the same pixels, so a view
+    change repaints only the bounds of the pieces that differ between the old and the new view. Pieces come
+    in runs (the glyphs, unit and trend of a figure; a detail line; a bar): each run's changed pieces are
+    repainted as one rect, their union."""
+    key: tuple  # what is painted, where, in which colour
+    bounds: tuple[int, int, int, int]  # (left, top, right, bottom), right/bottom exclusive, with anti-aliasing
+    paint: Callable[[QPainter], None]
+
+
+def big_text_pieces(x: float, baseline: float, text: str, px: int, color: QColor,
+                    dpr: float) -> tuple[tuple[Piece, ...], float]:
+    """draw_big_text as pieces, one per inked glyph; returns them and the x after the text."""
+    return _big_text_pieces(x, baseline, text, px, color.rgba(), dpr)
+
+
+@lru_cache(maxsize=256)
+def _big_text_pieces(x: float, baseline: float, text: str, px: int, rgba: int,
+                     dpr: float) -> tuple[tuple[Piece, ...], float]:
+    pieces = []
+    color = QColor.fromRgba(rgba)
+    for ch in text:
+        g = cached_glyph(ch, px, color, dpr)
+        if g.pixmap is not None:
+            pos = QPointF(x + g.left, baseline + g.top)
+            pm = g.pixmap
+            bounds = (math.floor(pos.x()) - 1, math.floor(pos.y()) - 1,
+                      math.ceil(pos.x() + pm.width() / dpr) + 1, math.ceil(pos.y() + pm.height() / dpr) + 1)
+            pieces.append(Piece(("glyph", ch, x, baseline, px, rgba), bounds,
+                                lambda p, pos=pos, pm=pm: p.drawPixmap(pos, pm)))
+        x += g.advance
+    return tuple(pieces), x
+
+
+def paint_pieces(p: QPainter, runs: Iterable[Iterable[Piece]], clip: QRect) -> None:
+    """Paint, in order, the pieces that reach into ``clip`` (the painter clips to the exact region)."""
+    cl, ct = clip.left(), clip.top()
+    cr, cb = cl + clip.width(), ct + clip.height()
+    for run in runs:
+        for piece in run:
+            left, top, right, bottom = piece.bounds
+            if left < cr and right > cl and top < cb and bottom > ct:
+                piece.paint(p)
+
+
+def changed_region(old: Sequence[Sequence[Piece]], new: Sequence[Sequence[Piece]]) -> QRegion:
+    """What to repaint from the ``old`` runs to the ``new`` (run i of one matches run i of the other): for each
+    pair of runs that differ, the union of the bounds of the pieces that differ, place by place (a piece that
+    only moved place counts as changed: more repainted, never less)."""
+    if len(old) != len(new):
+        raise ValueError("runs of pieces do not match")
+    region = QRegion()
+    for a, b in zip(old, new, strict=True):
+        if a is b:  # cached by what it shows: the same run object, the same pixels
+            continue
+        left = top = math.inf
+        right = bottom = -math.inf
+        for pa, pb in zip_longest(a, b):
+            if pa is not None and pb is not None and pa.key == pb.key:
+                continue
+            for pc in (pa, pb):
+                if pc is not None:
+                    pl, pt, pr, pb_ = pc.bounds
+                    left, top, right, bottom = min(left, pl), min(top, pt), max(right, pr), max(bottom, pb_)
+        if left < right:
+            region += QRect(left, top, right - left, bottom - top)
+    return region
+
+
+def remember(cache: dict, key: object, value: _T, limit: int = 12) -> _T:
+    """Keep ``value`` in a small insertion-ordered cache (the oldest entries go first); returns it."""
+    cache[key] = value
+    while len(cache) > limit:
+        del cache[next(iter(cache))]
+    return value
+
+
+def rect_bounds(r: QRectF | QRect, margin: int = 0) -> tuple[int, int, int, int]:
+    """(left, top, right, bottom) of the whole pixels ``r`` touches, grown by ``margin``."""
+    r = QRectF(r)
+    return (math.floor(r.left()) - margin, math.floor(r.top()) - margin,
+            math.ceil(r.right()) + margin, math.ceil(r.bottom()) + margin)
 
 
 @lru_cache(maxsize=1024)

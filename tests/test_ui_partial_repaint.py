@@ -1,0 +1,236 @@
+"""Tiles that repaint only what changed must leave on screen exactly what a full paint shows.
+
+Each test drives a real tile (offscreen) through a sequence of views and, after each step, compares what is on
+screen (the window's backing store, which partial repaints update in place; widget.grab() would repaint it
+all) with a freshly made tile painted once with the same view: pixel for pixel, no tolerance (same process,
+same fonts, same painter), within a small tolerance for Qt's own anti-aliasing (see TOLERANCE).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QApplication
+
+from wallboard.core.view_model import DASH, AgentStatesView, StateCount, TileView
+from wallboard.ui import agent_states_tile, figure_tile
+from wallboard.ui.agent_states_tile import AgentStatesWidget
+from wallboard.ui.figure_tile import FigureTileWidget
+from wallboard.ui.theme import theme
+from wallboard.ui.tile_frame import TileFrame
+
+# Qt draws large text (the figure's unit: drawText, not a cached glyph pixmap) with anti-aliasing that varies
+# by a few levels (up to 5/255 seen) with the state of its glyph caches, i.e. with what the process drew
+# before: two fresh tiles painting the same view can differ so (with the code before partial repaints too).
+# A piece missed or cut by a dirty rect differs by far more (ink against background).
+TOLERANCE = 8
+AGENT_SIZE = (1200, 420)
+FIGURE_SIZE = (600, 420)
+
+
+def _pixels(img: QImage) -> np.ndarray:
+    img = img.convertToFormat(QImage.Format.Format_RGB32)
+    rows = np.frombuffer(img.constBits(), dtype=np.uint8).reshape(img.height(), img.bytesPerLine())
+    return rows[:, :img.width() * 4].astype(np.int16)
+
+
+def _differ(a: QImage, b: QImage) -> bool:
+    """Whether two images differ by more than TOLERANCE in any channel of any pixel."""
+    if a.size() != b.size():
+        return True
+    return a != b and int(np.abs(_pixels(a) - _pixels(b)).max()) > TOLERANCE
+
+
+def _on_screen(w: TileFrame) -> QImage:
+    QApplication.processEvents()  # the pending (partial) repaint
+    QApplication.processEvents()
+    img = QApplication.primaryScreen().grabWindow(w.winId()).toImage()
+    return img.convertToFormat(QImage.Format.Format_RGB32)
+
+
+def _show(qtbot, w: TileFrame, size: tuple[int, int], theme_name: str) -> TileFrame:
+    qtbot.addWidget(w)
+    w.set_theme(theme(theme_name))
+    w.resize(*size)
+    w.show()
+    qtbot.waitExposed(w)
+    return w
+
+
+def _fresh_paint(qtbot, make, view: object, size: tuple[int, int], theme_name: str) -> QImage:
+    w = _show(qtbot, make(), size, theme_name)
+    w.set_view(view)
+    img = _on_screen(w)
+    w.close()
+    return img
+
+
+def _mismatches(qtbot, make, views: list, size: tuple[int, int], theme_name: str = "dark") -> list[int]:
+    """Steps after which the tile on screen differs from a fresh tile painted with that step's view."""
+    w = _show(qtbot, make(), size, theme_name)
+    bad = []
+    for i, v in enumerate(views):
+        w.set_view(v)
+        if _differ(_on_screen(w), _fresh_paint(qtbot, make, v, size, theme_name)):
+            bad.append(i)
+    return bad
+
+
+# ------------------------------------------------------------------------------------------- agent states
+def _agents(counts: tuple[int, ...], logged_in: str = "58", occupancy: str = "87", stale: bool = False,
+            labels: tuple[str, ...] = ("Ringing", "Available", "On call", "Outbound", "Wrap-up", "Not ready"),
+            title: str = "Agents") -> AgentStatesView:
+    states = ("ringing", "available", "on_call", "outbound", "wrap_up", "not_ready")
+    return AgentStatesView(
+        kind="agent_states", title=title,
+        counts=tuple(StateCount(state=s, label=lb, code=s[:3].upper(), count=c, text=f"{c:,}".replace(",", "\u2009"))
+                     for s, lb, c in zip(states, labels, counts, strict=True)),
+        logged_in=logged_in, occupancy=occupancy, stale=stale, stale_text="feed lost 0:12 ago" if stale else "")
+
+
+AGENT_VIEWS = [
+    _agents((3, 12, 28, 0, 9, 6)),
+    _agents((3, 12, 29, 0, 9, 6)),  # one digit of one column; the shares move
+    _agents((2, 13, 29, 0, 9, 6)),  # two columns, same total
+    _agents((2, 13, 29, 0, 9, 6), occupancy="88"),  # the right-hand title text only
+    _agents((2, 13, 99, 0, 9, 6), logged_in="128", occupancy="91"),
+    _agents((2, 13, 100, 0, 9, 6), logged_in="129", occupancy="91"),  # a third digit
+    _agents((2, 13, 1864, 0, 312, 145), logged_in="2\u2009336", occupancy="100"),  # wider: all columns refit
+    _agents((0, 0, 0, 0, 0, 0), logged_in="0", occupancy=DASH),  # no shares: an empty bar
+    _agents((1, 0, 0, 0, 0, 0), logged_in="1", occupancy="0"),
+    _agents((1, 0, 0, 0, 0, 0), logged_in="1", occupancy="0", stale=True),  # stale: dim counts, overlay
+    _agents((1, 2, 0, 0, 0, 0), logged_in="3", occupancy="0", stale=True),
+    _agents((1, 2, 0, 0, 0, 0), logged_in="3", occupancy="0"),
+    _agents((1, 2, 0, 0, 0, 0), logged_in="3", occupancy="0", labels=("R", "A", "C", "O", "W", "N")),
+    _agents((5, 2, 7, 0, 0, 0), logged_in="14", occupancy="50",
+            title="Agents with a title long enough to be elided beside the logged-in text, " * 2),
+    _agents((5, 2, 7, 0, 0, 1), logged_in="15", occupancy="47",
+            title="Agents with a title long enough to be elided beside the logged-in text, " * 2),
+]
+
+
+@pytest.mark.parametrize("theme_name", ["dark", "light"])
+def test_agent_states_partial_repaints_match_a_full_paint(qtbot, theme_name: str) -> None:
+    assert _mismatches(qtbot, AgentStatesWidget, AGENT_VIEWS, AGENT_SIZE, theme_name) == []
+
+
+def test_agent_states_repaints_only_the_changed_column_and_the_bar(qtbot) -> None:
+    w = _show(qtbot, AgentStatesWidget(), AGENT_SIZE, "dark")
+    w.set_view(AGENT_VIEWS[0])
+    _on_screen(w)
+    dirty: list = []
+    w.update = lambda *a: dirty.append(a)  # record what the tile asks Qt to repaint
+    w.set_view(AGENT_VIEWS[1])  # "28" -> "29" in the third of six columns
+    (region,) = dirty[0]
+    rects = list(region)
+    col_w = w.width() / 6
+    digit = [r for r in rects if r.bottom() < w.height() * 0.8]  # the count; the other rect is the bar
+    assert len(rects) == 2 and len(digit) == 1
+    assert 2 * col_w < digit[0].left() and digit[0].right() < 3 * col_w
+    assert digit[0].width() < col_w / 2  # the changed digit, not the whole count
+
+
+# ------------------------------------------------------------------------------------------- figure tiles
+def _figure(value: str, **kw) -> TileView:
+    base = dict(kind="asa", title="Avg speed of answer · today", value=value, unit="s", detail="1\u2009204 answered",
+                severity="none", severity_text="", trend=None, trend_good=None, stale=False, stale_text="")
+    return TileView(**{**base, **kw})
+
+
+FIGURE_VIEWS = [
+    _figure("7"),
+    _figure("17"),  # a glyph more: the unit moves
+    _figure("18"),  # one glyph
+    _figure("18", detail="1\u2009205 answered"),  # the detail line only
+    _figure("18", detail="1\u2009205 answered · a detail long enough to be elided at the tile's right edge " * 3),
+    _figure("18", detail="short"),
+    _figure("18", trend="up", trend_good=False),
+    _figure("19", trend="up", trend_good=True),  # the trend mark's colour
+    _figure("19", trend="down", trend_good=True),
+    _figure("19", trend="flat", trend_good=None),
+    _figure("1\u2009234\u2009567", trend="flat", trend_good=None),  # too wide: fitted, smaller
+    _figure(DASH, trend=None),  # nothing to average: a quieter mark
+    _figure("42", unit="", trend="up", trend_good=True),  # no unit: the trend mark moves left
+    _figure("42", severity="warn", severity_text="above goal"),  # severity: badge, stripe, colour
+    _figure("43", severity="warn", severity_text="above goal"),
+    _figure("43", severity="alarm", severity_text="far above goal", flash_on=True),
+    _figure("44", severity="alarm", severity_text="far above goal", flash_on=True),
+    _figure("44", severity="alarm", severity_text="far above goal", flash_on=False),
+    _figure("44", severity="alarm", severity_text="far above goal", stale=True, stale_text="feed lost 0:05 ago"),
+    _figure("45", severity="alarm", severity_text="far above goal", stale=True, stale_text="feed lost 0:06 ago"),
+    _figure("45"),
+]
+
+
+def _service_level(value: str, bar: float | None, **kw) -> TileView:
+    base = dict(kind="service_level", title="Service level · today", unit="%", detail="goal 80% in 20 s",
+                bar=bar, bar_goal=0.8)
+    return _figure(value, **{**base, **kw})
+
+
+BAR_VIEWS = [
+    _service_level("81", 0.81),
+    _service_level("82", 0.82),
+    _service_level("82", 0.82, detail="goal 80% in 20 s · answered ≤ T / offered"),
+    _service_level("79", 0.79, severity="warn", severity_text="below goal"),
+    _service_level("100", 1.0),
+    _service_level(DASH, None),
+    _service_level("0", 0.0),
+    _service_level("5", 0.05, stale=True, stale_text="feed lost 1:00 ago"),
+    _service_level("5", 0.05),
+    _figure("5"),  # the bar goes: the layout changes
+]
+
+
+@pytest.mark.parametrize("theme_name", ["dark", "high-contrast"])
+def test_figure_tile_partial_repaints_match_a_full_paint(qtbot, theme_name: str) -> None:
+    assert _mismatches(qtbot, lambda: FigureTileWidget(sparkline=False), FIGURE_VIEWS, FIGURE_SIZE, theme_name) == []
+
+
+def test_service_level_tile_partial_repaints_match_a_full_paint(qtbot) -> None:
+    assert _mismatches(qtbot, lambda: FigureTileWidget(sparkline=False), BAR_VIEWS, FIGURE_SIZE) == []
+
+
+def test_figure_tile_repaints_only_the_changed_glyph(qtbot) -> None:
+    w = _show(qtbot, FigureTileWidget(sparkline=False), FIGURE_SIZE, "dark")
+    w.set_view(_figure("17"))
+    _on_screen(w)
+    dirty: list = []
+    w.update = lambda *a: dirty.append(a)
+    w.set_view(_figure("18"))
+    (region,) = dirty[0]
+    r = region.boundingRect()
+    one, _eight, unit = w._runs(_figure("18"))[0]
+    assert w._areas()[0].toAlignedRect().contains(r)
+    assert r.left() >= one.bounds[2] and r.right() < unit.bounds[0]  # the second digit, not the "1" or the unit
+
+
+# ------------------------------------------------------------------------------------------- the check itself
+def _shrunk(changed_region):
+    """A deliberately broken dirty region: each rect loses its right-most 6 pixels."""
+    def broken(old, new):
+        region = changed_region(old, new)
+        out = type(region)()
+        for r in region:
+            out += r.adjusted(0, 0, -6, 0)
+        return out
+    return broken
+
+
+def test_the_comparison_catches_a_dirty_region_too_small(qtbot, monkeypatch) -> None:
+    monkeypatch.setattr(figure_tile, "changed_region", _shrunk(figure_tile.changed_region))
+    monkeypatch.setattr(agent_states_tile, "changed_region", _shrunk(agent_states_tile.changed_region))
+    assert _mismatches(qtbot, lambda: FigureTileWidget(sparkline=False), FIGURE_VIEWS[:4], FIGURE_SIZE) != []
+    assert _mismatches(qtbot, AgentStatesWidget, AGENT_VIEWS[:3], AGENT_SIZE) != []
+
+
+def test_the_comparison_sees_a_stale_frame(qtbot) -> None:
+    """No repaint at all after a change must show as a difference (the grab reads what is on screen)."""
+    w = _show(qtbot, FigureTileWidget(sparkline=False), FIGURE_SIZE, "dark")
+    w.set_view(_figure("17"))
+    _on_screen(w)
+    w.update = lambda *a: None
+    w.set_view(_figure("18"))
+    assert _differ(_on_screen(w), _fresh_paint(qtbot, lambda: FigureTileWidget(sparkline=False), _figure("18"),
+                                         FIGURE_SIZE, "dark"))
