@@ -347,18 +347,6 @@ def cached_glyph(ch: str, px: float, color: QColor, dpr: float) -> _Glyph:
     return g
 
 
-def draw_big_text(p: QPainter, x: float, baseline: float, text: str, px: int, color: QColor,
-                  dpr: float) -> float:
-    """Draw ``text`` (DemiBold, tabular) from cached glyphs; returns the x after it. Qt fills glyphs this
-    large as paths on every paint, which made big figures the most expensive thing on the board."""
-    for ch in text:
-        g = cached_glyph(ch, px, color, dpr)
-        if g.pixmap is not None:
-            p.drawPixmap(QPointF(x + g.left, baseline + g.top), g.pixmap)
-        x += g.advance
-    return x
-
-
 class Piece(NamedTuple):
     """One thing a tile paints over its cached panel. Pieces with equal keys paint the same pixels, so a view
     change repaints only the bounds of the pieces that differ between the old and the new view. Pieces come
@@ -371,11 +359,13 @@ class Piece(NamedTuple):
 
 def big_text_pieces(x: float, baseline: float, text: str, px: int, color: QColor,
                     dpr: float) -> tuple[tuple[Piece, ...], float]:
-    """draw_big_text as pieces, one per inked glyph; returns them and the x after the text."""
+    """Big text (DemiBold, tabular) as pieces, one per inked glyph drawn from the glyph cache; returns them and
+    the x after the text. Qt fills glyphs this large as paths on every paint, which made big figures the most
+    expensive thing on the board."""
     return _big_text_pieces(x, baseline, text, px, color.rgba(), dpr)
 
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=64)  # runs hold their glyph pixmaps: few, so the glyph cache's limit still bounds memory
 def _big_text_pieces(x: float, baseline: float, text: str, px: int, rgba: int,
                      dpr: float) -> tuple[tuple[Piece, ...], float]:
     pieces = []
