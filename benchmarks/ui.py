@@ -41,9 +41,13 @@ def null_child_main(url: str, out: str) -> int:
         def on_events(self, events: list, last_seq: int) -> None: ...
         def on_status(self, status: object) -> None: ...
 
+    from wallboard.core.board_config import DisplayConfig
+    from wallboard.tuning import tune_gc
+    tune_gc()
+    display = DisplayConfig(**json.loads(os.environ.get("WALLBOARD_BENCH_DISPLAY", "{}")))
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    client = FeedClient(url, Null())
+    client = FeedClient(url, Null(), batch_interval_s=display.feed_batch_interval_s)
     client.start()
     while not stop.wait(0.2):
         pass
@@ -56,8 +60,10 @@ def child_main(url: str, out: str) -> int:
     if os.environ.get("WALLBOARD_BENCH_NULL_SINK"):
         return null_child_main(url, out)
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PySide6.QtCore import QEvent, QObject, QTimer
-    from PySide6.QtWidgets import QApplication, QWidget
+    from wallboard.tuning import tune_gc
+    tune_gc()  # as the `wallboard` command does at start (wallboard/tuning.py)
+    from PySide6.QtCore import QEvent, QTimer
+    from PySide6.QtWidgets import QApplication
 
     from wallboard.core.board_config import BoardConfig
     from wallboard.feed.client import FeedClient
@@ -72,9 +78,11 @@ def child_main(url: str, out: str) -> int:
     samples: list[tuple[float, float, str]] = []  # (send stamp, latency ms, "figures" | "agents")
     paints: list[tuple[float, float]] = []  # (wall time, paint ms)
 
-    frame = {"start": None}  # perf_counter() of the first widget paint of the frame in progress
+    frame = {"start": None}  # perf_counter() at the start of the repaint pass in progress
 
-    def frame_done() -> None:
+    def frame_done(_end: float) -> None:  # BoardWindow.painted: the backing store has just been repainted
+        if frame["start"] is None:
+            return
         dt = (time.perf_counter() - frame["start"]) * 1000
         frame["start"] = None
         now = time.time()
@@ -85,15 +93,6 @@ def child_main(url: str, out: str) -> int:
                 samples.extend((ts, (now - ts) * 1000, kind) for ts in stamps[:n])
                 del stamps[:n]
                 shown_upto[kind] = 0
-
-    class PaintWatch(QObject):
-        """Sees each widget's Paint event; a zero timer fires once the whole repaint pass is over."""
-
-        def eventFilter(self, obj, e):  # noqa: N802 - Qt override
-            if e.type() == QEvent.Type.Paint and frame["start"] is None:
-                frame["start"] = time.perf_counter()
-                QTimer.singleShot(0, frame_done)
-            return False
 
     by_class: dict[str, list[float]] = {}
     if os.environ.get("WALLBOARD_BENCH_PROFILE"):  # time paintEvent per widget class (stderr at exit)
@@ -125,13 +124,21 @@ def child_main(url: str, out: str) -> int:
             setattr(owner, name, timed_fn)
     from wallboard.core.board_config import DisplayConfig
     display = DisplayConfig(**json.loads(os.environ.get("WALLBOARD_BENCH_DISPLAY", "{}")))
+    # A repaint pass is the window's UpdateRequest (Qt paints every dirty widget in it): note its start here,
+    # its end comes with BoardWindow.painted. (No per-widget event filter: it would add CPU of its own.)
+    orig_event = BoardWindow.event
+
+    def event(self, e):
+        if e.type() == QEvent.Type.UpdateRequest and frame["start"] is None:
+            frame["start"] = time.perf_counter()
+        return orig_event(self, e)
+
+    BoardWindow.event = event  # before the window exists: PySide looks its overrides up then
     win = BoardWindow(BoardConfig(display=display), kiosk=True)
     win.resize(3840, 2160)
     if not os.environ.get("WALLBOARD_BENCH_NO_SHOW"):  # diagnostics: everything but painting
         win.show()
-    watch = PaintWatch()
-    for w in win.findChildren(QWidget):
-        w.installEventFilter(watch)
+    win.painted.connect(frame_done)
     ctl = win.controller
     orig_apply = ctl.apply_events
 

@@ -126,11 +126,12 @@ class DisplayConfig(BaseModel):
     """How often the board repaints: the trade between latency and CPU (docs/ui.md, "Performance")."""
 
     model_config = _STRICT
-    # Figures: a batch is shown within 1/max_refresh_hz s (33 Hz ≈ 30 ms). Lower it on a weak PC.
-    max_refresh_hz: float = Field(33.0, ge=1, le=60)
-    # Agent board and agent-state counts: at most this often, and every second. As prompt as the figures by
-    # default (only changed cells repaint); lower it to spare CPU when thousands of agents change state.
-    agent_refresh_hz: float = Field(33.0, ge=1, le=60)
+    # Figures: the feed is asked for at most this many frames a second (pacing, docs/protocol.md) and each is
+    # shown as it arrives, so an event shows within ~1/max_refresh_hz s plus a few ms (25 Hz: p99 ≈ 45 ms).
+    # Lower it on a weak PC: CPU falls about in proportion, latency rises.
+    max_refresh_hz: float = Field(25.0, ge=1, le=60)
+    # Agent board: changed agents are updated in place at most this often; it regroups once a second.
+    agent_refresh_hz: float = Field(25.0, ge=1, le=60)
 
     @property
     def feed_batch_interval_s(self) -> float:

@@ -643,6 +643,7 @@ class BoardViewModel:
         self._agent_rows: dict[str, dict[str, Any]] = {}
         self.metrics = config.metrics  # the engine's settings in use (the server's, when it sent them)
         self._zone = ZoneInfo(config.metrics.timezone)
+        self._clock_text: tuple[tuple[int, ZoneInfo] | None, str] = (None, "")
         self.alerts: Any = None  # wallboard.core.alerts.AlertState: tile severities follow its alerts
         # Called with (figures, now) at the start of every build, before tiles read the alerts: the
         # alert rules see exactly the figures the board shows (wallboard.ui.alert_center).
@@ -758,7 +759,11 @@ class BoardViewModel:
                 views.append(agent_board_view(t, self._order((idx, ti), t), cols, rows, now, qname,
                                               rolling, feed))
         ticker = self._ticker(figures, now)
-        clock = datetime.fromtimestamp(now, UTC).astimezone(self._zone).strftime("%H:%M:%S")
+        second = math.floor(now)
+        if self._clock_text[0] != (second, self._zone):  # the clock changes once a second, refreshes are many
+            self._clock_text = ((second, self._zone),
+                                datetime.fromtimestamp(second, UTC).astimezone(self._zone).strftime("%H:%M:%S"))
+        clock = self._clock_text[1]
         return BoardView(now, cfg.title, clock, idx, len(cfg.pages), pc.title, feed, tuple(views), ticker,
                          events_applied)
 
