@@ -81,6 +81,8 @@ def lean_main(url: str, n: int) -> int:
 
 def gui_main(url: str, seconds: float) -> int:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from wallboard.tuning import tune_gc
+    tune_gc()  # as the `wallboard` command does
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
@@ -91,7 +93,8 @@ def gui_main(url: str, seconds: float) -> int:
     from wallboard.ui.window import BoardWindow
 
     app = QApplication(["wallboard-reliability"])
-    win = BoardWindow(BoardConfig(), kiosk=True)
+    config = BoardConfig()
+    win = BoardWindow(config, kiosk=True)
     win.resize(1920, 1080)
     win.show()
     ctl = win.controller
@@ -99,7 +102,7 @@ def gui_main(url: str, seconds: float) -> int:
     ctl._tick.timeout.connect(lambda: ticks.append(time.monotonic()))  # the board's own repeating tick
     bridge = FeedBridge()
     ctl.attach(bridge)
-    client = FeedClient(url, bridge)
+    client = FeedClient(url, bridge, batch_interval_s=config.display.feed_batch_interval_s)  # as run_board
     ctl.start()
     client.start()
     cpu0 = [time.process_time()]

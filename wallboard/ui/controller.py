@@ -199,7 +199,10 @@ class BoardController(QObject):
         if self._refreshing or self._refresh_timer.isActive():
             return
         wait = self._last_refresh + self._min_refresh_s - time.monotonic()
-        self._refresh_timer.start(max(0, min(1000, math.ceil(wait * 1000))))
+        if wait <= 0:  # due now: refresh here rather than after one more trip through the event loop
+            self.refresh()
+            return
+        self._refresh_timer.start(min(1000, math.ceil(wait * 1000)))
 
     @Slot()
     def _on_tick(self) -> None:
