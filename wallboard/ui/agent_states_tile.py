@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from PySide6.QtCore import QPoint, QPointF, QRectF, Qt
+from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QFont, QFontMetrics, QFontMetricsF, QPainter, QPaintEvent, QPixmap, QResizeEvent
 from PySide6.QtWidgets import QWidget
 
@@ -13,9 +13,11 @@ from wallboard.ui.figure_tile import (
     CAP_HEIGHT,
     Piece,
     big_text_pieces,
+    blit_panel,
     changed_region,
     paint_pieces,
     rect_bounds,
+    region_rects,
     remember,
 )
 from wallboard.ui.theme import Theme, make_font
@@ -36,34 +38,65 @@ class AgentStatesWidget(TileFrame):
         self._elided: dict[tuple[str, str], str] = {}  # (title, right-hand text) -> title as shown beside it
         self._right_cache: dict[str, tuple[Piece, ...]] = {}
         self._geometry_cache: tuple[tuple, tuple[QRectF, QRectF, float, float, float, float]] | None = None
+        # (width, height, ref height, device pixel ratio) the caches were made for: read from Qt on resize and
+        # at each paint, not at each view change (see FigureTileWidget).
+        self._geo: tuple[int, int, float, float] | None = None
+        self._shown: tuple[AgentStatesView, tuple, tuple[tuple[Piece, ...], ...]] | None = None  # with key, runs
 
     def set_theme(self, t: Theme) -> None:
-        self._pieces_cache.clear()
-        self._right_cache.clear()
+        self._forget_pieces()
         super().set_theme(t)
 
     def resizeEvent(self, event: QResizeEvent) -> None:
+        self._sync_geometry()
+        super().resizeEvent(event)
+
+    def _sync_geometry(self) -> bool:
+        """Read the size, ref height and pixel ratio from Qt; if they changed, drop what was laid out for the
+        old ones. Returns whether they changed."""
+        geo = (self.width(), self.height(), ref_height(self), self.devicePixelRatioF())
+        if geo == self._geo:
+            return False
+        self._geo = geo
         self._panel = None
+        self._title_cache = None
+        self._elided.clear()
+        self._forget_pieces()
+        return True
+
+    def _forget_pieces(self) -> None:
         self._pieces_cache.clear()
         self._right_cache.clear()
-        self._elided.clear()
-        super().resizeEvent(event)
+        self._shown = None
 
     def view_changed(self, old: object | None, new: object) -> None:
         assert isinstance(new, AgentStatesView)
+        if self._geo is None:
+            self._sync_geometry()
         panel = self._panel
+        shown = self._shown
         key = self._panel_key(new)
-        if (panel is None or not isinstance(old, AgentStatesView) or panel[0] != key
-                or self._panel_key(old) != key):
+        if shown is not None and shown[0] is old:  # the runs of the view on show, kept from the last change
+            old_key, old_runs = shown[1], shown[2]
+        elif isinstance(old, AgentStatesView):
+            old_key, old_runs = self._panel_key(old), None
+        else:
+            old_key = old_runs = None
+        if panel is None or panel[0] != key or old_key != key:
+            self._shown = None
             self.update()  # the panel changes (or is not drawn yet): all of the tile
             return
-        dirty = changed_region(self._runs(old, panel[2]), self._runs(new, panel[2]))
+        if old_runs is None:
+            old_runs = self._runs(old, panel[2])
+        new_runs = self._runs(new, panel[2])
+        self._shown = (new, key, new_runs)
+        dirty = changed_region(old_runs, new_runs)
         if not dirty.isEmpty():
             self.update(dirty)
 
     def _title_row(self) -> tuple[QFont, QFontMetrics, QRectF]:
         """The title font, its metrics and the title row, as TileFrame.paint_panel lays them out."""
-        key = (self.width(), ref_height(self))
+        key = self._geo
         if self._title_cache is None or self._title_cache[0] != key:
             font = make_font(self.title_px(), QFont.Weight.DemiBold, tabular=False)
             fm = QFontMetrics(font, self)
@@ -81,12 +114,11 @@ class AgentStatesWidget(TileFrame):
             right_w = fm.horizontalAdvance(right) + self.pad()
             title = fm.elidedText(v.title, Qt.TextElideMode.ElideRight, int(row.width() - right_w))
             remember(self._elided, (v.title, right), title)
-        return (self.width(), self.height(), self.devicePixelRatioF(), ref_height(self), self.theme.name, title,
-                v.stale, tuple((c.state, c.label) for c in v.counts))
+        return (self._geo, self.theme.name, title, v.stale, tuple([(c.state, c.label) for c in v.counts]))
 
-    def _paint_cached_panel(self, p: QPainter, v: AgentStatesView) -> QRectF:
+    def _paint_cached_panel(self, p: QPainter, v: AgentStatesView, rects: list) -> QRectF:
         """The panel, title and state labels through a pixmap (text shaping is the dear part)."""
-        dpr = self.devicePixelRatioF()
+        dpr = self._geo[3]
         key = self._panel_key(v)
         if self._panel is None or self._panel[0] != key:
             pm = QPixmap(round(self.width() * dpr), round(self.height() * dpr))
@@ -96,17 +128,18 @@ class AgentStatesWidget(TileFrame):
             pp.setRenderHint(QPainter.RenderHint.Antialiasing)
             # The title already elided for the width left beside the right-hand text: paint_panel then
             # lays it out (left-aligned) exactly where it would with that text.
-            area = self.paint_panel(pp, key[5])
+            area = self.paint_panel(pp, key[2])
+            self._geometry_cache = None
             self._paint_labels(pp, v, area)
             pp.end()
             self._panel = (key, pm, area)
-            self._pieces_cache.clear()
-        p.drawPixmap(QPoint(0, 0), self._panel[1])
+            self._forget_pieces()
+        blit_panel(p, self._panel[1], rects, dpr)
         return self._panel[2]
 
     def _geometry(self, area: QRectF, n: int) -> tuple[QRectF, QRectF, float, float, float, float]:
         """(bar, columns, column width, number height, label height, label px) inside ``area``."""
-        key = (area.x(), area.y(), area.width(), area.height(), n, ref_height(self))
+        key = n  # (the area changes only with the panel, which drops this cache)
         if self._geometry_cache is None or self._geometry_cache[0] != key:
             self._geometry_cache = (key, self._compute_geometry(area, n))
         return self._geometry_cache[1]
@@ -141,8 +174,11 @@ class AgentStatesWidget(TileFrame):
     def _runs(self, v: AgentStatesView, area: QRectF) -> tuple[tuple[Piece, ...], ...]:
         """What paintEvent draws over the panel, in runs (see Piece): the right-hand title text, each column's
         count, the share bar."""
-        key = (area.x(), area.y(), area.width(), area.height(), self.devicePixelRatioF(), v.stale,
-               _right_text(v), tuple((c.state, c.count, c.text) for c in v.counts))
+        shown = self._shown
+        if shown is not None and shown[0] is v:
+            return shown[2]
+        # (the area and the pixel ratio change only with the panel, which drops this cache)
+        key = (v.stale, v.logged_in, v.occupancy, tuple([(c.state, c.count, c.text) for c in v.counts]))
         got = self._pieces_cache.get(key)
         if got is None:
             got = remember(self._pieces_cache, key, (self._right_run(v), *self._count_runs(v, area)))
@@ -164,9 +200,9 @@ class AgentStatesWidget(TileFrame):
             p.drawText(row, flags, text)
 
         margin = max(3.0, self.title_px() * 0.2)  # ink may reach a little past the advance
-        bounds = QRectF(QPointF(row.right() - fm.horizontalAdvance(text) - margin, row.top() - margin),
-                        QPointF(row.right() + margin, row.bottom() + margin))
-        return remember(self._right_cache, text, (Piece(("right", text), rect_bounds(bounds), paint_right),))
+        bounds = rect_bounds(QRectF(QPointF(row.right() - fm.horizontalAdvance(text) - margin, row.top() - margin),
+                                    QPointF(row.right() + margin, row.bottom() + margin)))
+        return remember(self._right_cache, text, (Piece(("right", text), bounds, paint_right),))
 
     def _count_runs(self, v: AgentStatesView, area: QRectF) -> list[tuple[Piece, ...]]:
         """One run of glyphs per column, then the bar."""
@@ -178,7 +214,7 @@ class AgentStatesWidget(TileFrame):
         widest = max(_demibold_advance(t, px) for t in ["000", *(c.text for c in v.counts)])
         if widest > col_w * 0.72:  # one size for all columns, fitted to the widest count (with a gap)
             px *= col_w * 0.72 / widest
-        dpr = self.devicePixelRatioF()
+        dpr = self._geo[3]
         baseline = cols.top() + (num_h + px * CAP_HEIGHT) / 2
         color = t.text_dim if v.stale else t.text
         runs = [big_text_pieces(cols.left() + i * col_w, baseline, sc.text, round(px), color, dpr)[0]
@@ -207,8 +243,11 @@ class AgentStatesWidget(TileFrame):
         p = self.begin_paint()
         if p is None:
             return
-        area = self._paint_cached_panel(p, self.view)
-        paint_pieces(p, self._runs(self.view, area), event.rect())
+        if self._sync_geometry() and event.rect() != self.rect():
+            self.update()  # resized (or moved to another screen) since the last view change: all of it, next
+        rects = region_rects(event)
+        area = self._paint_cached_panel(p, self.view, rects)
+        paint_pieces(p, self._runs(self.view, area), rects)
         p.end()
 
 

@@ -48,13 +48,17 @@ class FigureTileWidget(TileFrame):
         # The panel, title, badge and severity marks, rendered once per look: a repaint of the figure
         # alone blits its part of this instead of filling and re-shaping the whole tile.
         self._panel: tuple[tuple, QPixmap] | None = None
-        self._areas_cache: tuple[tuple, tuple[QRectF, QRectF | None, QRectF | None, QRectF]] | None = None
-        self._pieces_cache: dict[tuple, tuple[Piece, ...]] = {}  # the last few views' runs of pieces
+        # (width, height, ref height, device pixel ratio) that the caches below were made for: read from Qt
+        # on resize and at each paint, not at each view change (Qt calls are the dear part of a view change).
+        self._geo: tuple[int, int, float, float] | None = None
+        self._areas_by_bar: dict[bool, tuple[QRectF, QRectF | None, QRectF | None, QRectF]] = {}
+        self._pieces_cache: dict[tuple, tuple[Piece, ...]] = {}  # the last few views' runs of pieces, by run
+        self._shown: tuple[TileView, tuple, tuple[tuple[Piece, ...], ...]] | None = None  # view, panel key, runs
         self._detail_font: tuple[float, QFont, QFontMetrics, QFontMetricsF] | None = None
 
     def set_theme(self, t: Theme) -> None:
         self._panel = None
-        self._pieces_cache.clear()
+        self._forget_pieces()
         super().set_theme(t)
         if self.spark is not None:
             self.spark.set_background(t.tile)
@@ -71,51 +75,88 @@ class FigureTileWidget(TileFrame):
     def _update_changed(self, old: object | None, new: TileView) -> None:
         """Repaint only what changed: the glyphs of the figure, its unit and trend mark, the detail text, the
         bar (the old and the new bounds of each piece that differs; see Piece)."""
-        if (not isinstance(old, TileView) or _panel_key(old) != _panel_key(new)
-                or (old.bar_goal is None) != (new.bar_goal is None)):  # the layout changes with the bar
+        if not isinstance(old, TileView):
+            self._shown = None
             self.update()
             return
-        dirty = changed_region(self._runs(old), self._runs(new))
+        shown = self._shown
+        if shown is not None and shown[0] is old:  # the runs of the view on show, kept from the last change
+            old_key, old_runs = shown[1], shown[2]
+        else:
+            old_key, old_runs = _panel_key(old), None
+        new_key = _panel_key(new)
+        if old_key != new_key or (old.bar_goal is None) != (new.bar_goal is None):  # the bar changes the layout
+            self._shown = None
+            self.update()
+            return
+        if old_runs is None:
+            old_runs = self._runs(old)
+        new_runs = self._runs(new)
+        self._shown = (new, new_key, new_runs)
+        dirty = changed_region(old_runs, new_runs)
         if not dirty.isEmpty():
             self.update(dirty)
+
+    def _sync_geometry(self) -> bool:
+        """Read the size, ref height and pixel ratio from Qt; if they changed, drop what was laid out for the
+        old ones. Returns whether they changed."""
+        geo = (self.width(), self.height(), ref_height(self), self.devicePixelRatioF())
+        if geo == self._geo:
+            return False
+        self._geo = geo
+        self._forget_pieces()
+        return True
+
+    def _forget_pieces(self) -> None:
+        self._areas_by_bar.clear()
+        self._pieces_cache.clear()
+        self._shown = None
 
     def _runs(self, v: TileView) -> tuple[tuple[Piece, ...], ...]:
         """What paintEvent draws over the panel, in order: (figure glyphs, unit and trend mark), (detail line),
         (bar), each run cached by what it shows."""
-        fig, bar, _spark, detail = self._areas()
-        geo = self._areas_cache[0]
+        shown = self._shown
+        if shown is not None and shown[0] is v:
+            return shown[2]
+        if self._geo is None:
+            self._sync_geometry()
+        has_bar = v.bar_goal is not None
+        fig, bar, _spark, detail = self._areas(has_bar)
         cache = self._pieces_cache
-        dpr = self.devicePixelRatioF()
-        vkey = ("value", geo, dpr, v.value, v.unit, v.trend, v.trend_good, v.stale, v.severity)
+        vkey = ("value", has_bar, v.value, v.unit, v.trend, v.trend_good, v.stale, v.severity)
         value = cache.get(vkey)
         if value is None:
             t = self.theme
             color = t.severity_color(v.severity) if v.severity in ("warn", "alarm") else t.text
             if v.stale:
                 color = t.text_dim
-            value = remember(cache, vkey, tuple(self._value_pieces(fig, v, color, dpr)))
-        dkey = ("detail", geo, v.detail)
+            value = remember(cache, vkey, tuple(self._value_pieces(fig, v, color, self._geo[3])))
+        dkey = ("detail", has_bar, v.detail)
         shown_detail = cache.get(dkey)
         if shown_detail is None:
             shown_detail = remember(cache, dkey, self._detail_pieces(detail, v.detail))
         if bar is None:
             return value, shown_detail
-        bkey = ("bar", geo, v.bar, v.bar_goal, v.severity, v.stale)
+        bkey = ("bar", v.bar, v.bar_goal, v.severity, v.stale)
         bar_run = cache.get(bkey)
         if bar_run is None:
             bar_run = remember(cache, bkey, (Piece(bkey, rect_bounds(_bar_bounds(bar)),
                                                    lambda p, bar=bar, v=v: self._paint_bar(p, bar, v)),))
         return value, shown_detail, bar_run
 
-    def _areas(self) -> tuple[QRectF, QRectF | None, QRectF | None, QRectF]:
-        """(figure, bar, sparkline, detail) rects inside the content rect."""
-        key = (self.width(), self.height(), ref_height(self),
-               self.view is not None and self.view.bar_goal is not None)
-        if self._areas_cache is None or self._areas_cache[0] != key:
-            self._areas_cache = (key, self._compute_areas())
-        return self._areas_cache[1]
+    def _areas(self, has_bar: bool | None = None) -> tuple[QRectF, QRectF | None, QRectF | None, QRectF]:
+        """(figure, bar, sparkline, detail) rects inside the content rect, with a bar or not (by default as
+        the view on show)."""
+        if self._geo is None:
+            self._sync_geometry()
+        if has_bar is None:
+            has_bar = self.view is not None and self.view.bar_goal is not None
+        got = self._areas_by_bar.get(has_bar)
+        if got is None:
+            got = self._areas_by_bar[has_bar] = self._compute_areas(has_bar)
+        return got
 
-    def _compute_areas(self) -> tuple[QRectF, QRectF | None, QRectF | None, QRectF]:
+    def _compute_areas(self, has_bar: bool) -> tuple[QRectF, QRectF | None, QRectF | None, QRectF]:
         r = QRectF(self.rect())
         pad = self.pad()
         top = pad * 0.8 + make_font_height(self.title_px()) + pad * 0.4
@@ -128,7 +169,7 @@ class FigureTileWidget(TileFrame):
             spark = QRectF(content.left(), content.bottom() - sh, content.width(), sh)
             content.setBottom(spark.top() - pad * 0.3)
         bar = None
-        if self.view is not None and self.view.bar_goal is not None:
+        if has_bar:
             bh = max(6.0, ref_height(self) * 0.012)
             bar = QRectF(content.left(), content.bottom() - bh, content.width(), bh)
             content.setBottom(bar.top() - pad * 0.5)
@@ -142,6 +183,7 @@ class FigureTileWidget(TileFrame):
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         self._panel = None
+        self._sync_geometry()
         self._place_spark()
 
     def _place_spark(self) -> None:
@@ -154,14 +196,18 @@ class FigureTileWidget(TileFrame):
         p = self.begin_paint()
         if p is None:
             return
-        p.drawPixmap(QPoint(0, 0), self._panel_pixmap(self.view))
-        paint_pieces(p, self._runs(self.view), event.rect())
+        if self._sync_geometry() and event.rect() != self.rect():
+            self.update()  # resized (or moved to another screen) since the last view change: all of it, next
+        panel = self._panel_pixmap(self.view)
+        rects = region_rects(event)
+        blit_panel(p, panel, rects, self._geo[3])
+        paint_pieces(p, self._runs(self.view), rects)
         p.end()
 
     def _panel_pixmap(self, v: TileView) -> QPixmap:
         t = self.theme
-        dpr = self.devicePixelRatioF()
-        key = (self.width(), self.height(), dpr, ref_height(self), t.name, _panel_key(v))
+        dpr = self._geo[3]
+        key = (self._geo, t.name, _panel_key(v))
         if self._panel is not None and self._panel[0] == key:
             return self._panel[1]
         pm = QPixmap(round(self.width() * dpr), round(self.height() * dpr))
@@ -230,27 +276,31 @@ class FigureTileWidget(TileFrame):
 
     def _detail_pieces(self, detail: QRectF, text: str) -> tuple[Piece, ...]:
         """The detail line, left-aligned: its bounds end where its text does."""
-        px = self.detail_px()
+        px = self._geo[2] * 0.0165  # detail_px()
         if self._detail_font is None or self._detail_font[0] != px:
             font = make_font(px)
             self._detail_font = (px, font, QFontMetrics(font, self), QFontMetricsF(font, self))
         _px, font, fm, fmf = self._detail_font
-        shown = fm.elidedText(text, Qt.TextElideMode.ElideRight, int(detail.width()))
-        if not shown:
+        width = int(detail.width())
+        advance = fmf.horizontalAdvance(text)
+        if advance > width:  # (elidedText returns the text as it is when its advance fits)
+            text = fm.elidedText(text, Qt.TextElideMode.ElideRight, width)
+            advance = fmf.horizontalAdvance(text)
+        if not text:
             return ()
         dim = self.theme.text_dim
-        flags = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
 
         def paint_detail(p: QPainter) -> None:
             p.setFont(font)
             p.setPen(dim)
-            p.drawText(detail, flags, shown)
+            p.drawText(detail, _LEFT_VCENTER, text)
 
         # Ink may pass the advance a little (a glyph's overhang) and anti-aliasing a pixel more: a margin.
         margin = max(3, math.ceil(px * 0.3))
-        right = detail.left() + fmf.horizontalAdvance(shown)
-        bounds = rect_bounds(QRectF(QPointF(detail.left(), detail.top()), QPointF(right, detail.bottom())), margin)
-        return (Piece(("detail", shown, detail.left(), detail.top()), bounds, paint_detail),)
+        left, top = detail.left(), detail.top()
+        bounds = (math.floor(left) - margin, math.floor(top) - margin,
+                  math.ceil(left + advance) + margin, math.ceil(detail.bottom()) + margin)
+        return (Piece(("detail", text, left, top), bounds, paint_detail),)
 
     def _trend_piece(self, center_left: QPointF, size: float, v: TileView) -> Piece:
         t = self.theme
@@ -383,15 +433,43 @@ def _big_text_pieces(x: float, baseline: float, text: str, px: int, rgba: int,
     return tuple(pieces), x
 
 
-def paint_pieces(p: QPainter, runs: Iterable[Iterable[Piece]], clip: QRect) -> None:
-    """Paint, in order, the pieces that reach into ``clip`` (the painter clips to the exact region)."""
-    cl, ct = clip.left(), clip.top()
-    cr, cb = cl + clip.width(), ct + clip.height()
+Rect = tuple[int, int, int, int]  # (left, top, right, bottom), right/bottom exclusive
+
+
+def region_rects(event: QPaintEvent) -> list[Rect]:
+    """The rects of the region a paint event repaints."""
+    region = event.region()
+    if region.rectCount() == 1:
+        r = event.rect()
+        x, y = r.x(), r.y()
+        return [(x, y, x + r.width(), y + r.height())]
+    return [(r.x(), r.y(), r.x() + r.width(), r.y() + r.height()) for r in region]
+
+
+def blit_panel(p: QPainter, panel: QPixmap, rects: Sequence[Rect], dpr: float) -> None:
+    """Copy the parts of ``panel`` under ``rects`` to the tile. Rect by rect: the painter clips a whole-tile
+    blit to a region of several rects slowly (~10x a rect's copy)."""
+    if dpr == 1:
+        for left, top, right, bottom in rects:
+            p.drawPixmap(left, top, panel, left, top, right - left, bottom - top)
+    elif dpr.is_integer():
+        for left, top, right, bottom in rects:
+            w, h = right - left, bottom - top
+            p.drawPixmap(QRectF(left, top, w, h), panel, QRectF(left * dpr, top * dpr, w * dpr, h * dpr))
+    else:  # a part at a fractional ratio would start between device pixels
+        p.drawPixmap(QPoint(0, 0), panel)
+
+
+def paint_pieces(p: QPainter, runs: Iterable[Iterable[Piece]], rects: Sequence[Rect]) -> None:
+    """Paint, in order, the pieces that reach into any of ``rects`` (the painter clips to the exact region),
+    each once."""
     for run in runs:
         for piece in run:
             left, top, right, bottom = piece.bounds
-            if left < cr and right > cl and top < cb and bottom > ct:
-                piece.paint(p)
+            for cl, ct, cr, cb in rects:
+                if left < cr and right > cl and top < cb and bottom > ct:
+                    piece.paint(p)
+                    break
 
 
 def changed_region(old: Sequence[Sequence[Piece]], new: Sequence[Sequence[Piece]]) -> QRegion:
@@ -400,22 +478,30 @@ def changed_region(old: Sequence[Sequence[Piece]], new: Sequence[Sequence[Piece]
     only moved place counts as changed: more repainted, never less)."""
     if len(old) != len(new):
         raise ValueError("runs of pieces do not match")
-    region = QRegion()
+    region = None
     for a, b in zip(old, new, strict=True):
         if a is b:  # cached by what it shows: the same run object, the same pixels
             continue
-        left = top = math.inf
-        right = bottom = -math.inf
+        left = top = 1 << 30
+        right = bottom = -(1 << 30)
         for pa, pb in zip_longest(a, b):
             if pa is not None and pb is not None and pa.key == pb.key:
                 continue
             for pc in (pa, pb):
                 if pc is not None:
-                    pl, pt, pr, pb_ = pc.bounds
-                    left, top, right, bottom = min(left, pl), min(top, pt), max(right, pr), max(bottom, pb_)
+                    pl, pt, pr, pbm = pc.bounds
+                    if pl < left:
+                        left = pl
+                    if pt < top:
+                        top = pt
+                    if pr > right:
+                        right = pr
+                    if pbm > bottom:
+                        bottom = pbm
         if left < right:
-            region += QRect(left, top, right - left, bottom - top)
-    return region
+            rect = QRect(left, top, right - left, bottom - top)
+            region = QRegion(rect) if region is None else region.united(rect)
+    return QRegion() if region is None else region
 
 
 def remember(cache: dict, key: object, value: _T, limit: int = 12) -> _T:
@@ -449,6 +535,9 @@ def make_font_height(px: float) -> float:
 
 _panel_key = attrgetter(*(f.name for f in fields(TileView) if f.name not in PARTIAL_FIELDS))
 """Everything in a view that the panel pixmap shows (all but the partial fields), as a tuple."""
+
+
+_LEFT_VCENTER = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
 
 
 def _bar_bounds(bar: QRectF) -> QRect:
