@@ -341,8 +341,8 @@ def gui_under_stress(seconds: float = 12.0, preroll_s: float = 600.0) -> Row:
     warm_max = max(warm) * 1000 if warm else 0.0
     row.notes = row.notes or (f"tick every {nominal} ms while streaming: p50 {p50:.0f}, p99 {p99:.0f}, max "
                               f"{max(iv):.0f} ms; longest tick gap on connecting (snapshot) {warm_max:.0f} ms; "
-                              f"board CPU {100 * res['cpu_s'] / res['seconds']:.0f} % of a core; UI as of "
-                              f"{time.strftime('%Y-%m-%d %H:%M')} UTC, being optimised in parallel")
+                              f"board CPU {100 * res['cpu_s'] / res['seconds']:.0f} % of a core ("
+                              f"{time.strftime('%Y-%m-%d %H:%M')} UTC)")
     row.detail = {"paced_events": len(src.paced), "ticks": len(ticks), "p50_ms": p50, "p99_ms": p99,
                   "max_ms": max(iv) if iv else None, "warm_max_ms": warm_max, "refreshes": res["refreshes"],
                   "cpu_s": res["cpu_s"]}
