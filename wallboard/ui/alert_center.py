@@ -22,7 +22,7 @@ from wallboard.ui.sound import SoundPlayer
 log = logging.getLogger("wallboard.ui.alerts")
 _USE_DEFAULT = object()
 # The rules run at most this often (board time): their levels hold for seconds (raise_after_s, hysteresis),
-# so evaluating at every refresh (up to 33 a second) would only spend CPU.
+# so evaluating at every refresh (25 a second by default) would only spend CPU.
 EVALUATE_EVERY_S = 0.25
 
 

@@ -1,9 +1,9 @@
 """Keeps the engine and the view model on the GUI thread and drives repaints.
 
-- The bridge queues snapshots and batches and wakes us once per drain; the wake-up asks for a prompt
-  refresh (at most ``display.max_refresh_hz`` a second) and the refresh takes everything queued by then,
-  applies it to the engine and shows it. So the GUI thread wakes per refresh, not per batch, and a change
-  shows within a frame or two.
+- The bridge queues snapshots and batches and wakes us once per drain; the wake-up refreshes at once (a
+  guard keeps refreshes ``0.5 / display.max_refresh_hz`` apart) and the refresh takes everything queued by
+  then, applies it to the engine and shows it. The feed is paced to ``max_refresh_hz`` frames a second
+  (``DisplayConfig.feed_batch_interval_s``), so about one frame arrives per refresh and shows as it comes.
 - A steady 4 Hz tick fills gaps while data flows (no refresh in the last tick), and refreshes once per
   second when idle (the first tick in each new second), so the longest wait, time in state and data age
   keep moving with no events.
