@@ -298,6 +298,23 @@ class BoardController(QObject):
             self._agent_timer.start(max(1, math.ceil(wait * 1000)))
         return kept, None
 
+    # ------------------------------------------------------------------ live reload
+    def reconfigure(self, config: BoardConfig, vm: BoardViewModel, board: BoardWidget | None = None) -> None:
+        """A new configuration (wallboard.ui.live_config): its view model (and board, when the pages changed)
+        take over; the engine keeps its state, recomputed when the metrics settings changed. The feed's
+        pacing follows a new ``max_refresh_hz`` at the next connection."""
+        if config.metrics != self.config.metrics:
+            self.engine = MetricsEngine.restore(self.engine.snapshot(), config.metrics)
+        if "metrics" in config.model_fields_set:  # the site's settings now win over the server's on reconnect
+            self._use_server_cfg = False
+        if board is not None:
+            self.board = board
+        self.config = config
+        self.vm = vm
+        self._min_refresh_s = 0.5 / config.display.max_refresh_hz
+        self._agent_min_s = 0.5 / config.display.agent_refresh_hz
+        self.view = None  # the next refresh regroups and repaints everything
+
     # ------------------------------------------------------------------ desktop controls
     def set_queue_filter(self, queue: str | None) -> None:
         self.vm.set_queue_filter(queue)

@@ -22,7 +22,6 @@ from PySide6.QtWidgets import QLabel, QMainWindow, QWidget
 
 from wallboard.config_loader import ConfigError, LoadedConfig, load_file
 from wallboard.core.board_config import BoardConfig
-from wallboard.core.engine import MetricsEngine
 from wallboard.core.view_model import BoardViewModel, agent_row
 from wallboard.ui.board import BoardWidget
 from wallboard.ui.tile_frame import ref_height
@@ -176,10 +175,6 @@ def apply_config(window: QMainWindow, new: BoardConfig) -> None:
     if new == old:
         return
     ctl = w.controller  # type: ignore[attr-defined]
-    if new.metrics != old.metrics:
-        ctl.engine = MetricsEngine.restore(ctl.engine.snapshot(), new.metrics)
-    if "metrics" in new.model_fields_set:  # the site's settings now win over the server's on reconnect
-        ctl._use_server_cfg = False
     board: BoardWidget = w.board  # type: ignore[attr-defined]
     if new.pages != old.pages or new.title != old.title:
         theme_name = new.theme if new.theme != old.theme else board.theme.name
@@ -188,7 +183,6 @@ def apply_config(window: QMainWindow, new: BoardConfig) -> None:
         w.setCentralWidget(fresh)  # deletes the old board (and takes the banner's parent: re-placed)
         del old_board
         w.board = fresh  # type: ignore[attr-defined]
-        ctl.board = fresh
         board = fresh
     elif new.theme != old.theme:
         board.set_theme(new.theme)
@@ -201,12 +195,7 @@ def apply_config(window: QMainWindow, new: BoardConfig) -> None:
     if vm.pinned_page is not None and vm.pinned_page >= len(new.pages):
         vm.pinned_page = None
     vm.set_agents([agent_row(a) for a in ctl.engine.agents.values()])
-    ctl.vm = vm
-    ctl.config = new
-    # The controller's refresh limits (private; kept in step so [display] applies live too).
-    ctl._min_refresh_s = 0.5 / new.display.max_refresh_hz
-    ctl._agent_min_s = 0.5 / new.display.agent_refresh_hz
-    ctl.view = None
+    ctl.reconfigure(new, vm, board)
     w.alerts.set_config(new)  # type: ignore[attr-defined]
     w.alerts.attach(vm)  # type: ignore[attr-defined]
     w.config = new  # type: ignore[attr-defined]
