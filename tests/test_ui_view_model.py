@@ -172,6 +172,8 @@ def test_config_errors_name_the_key() -> None:
         parse_board_config('[[pages]]\nrows = 1\ncols = 1\n[[pages.tiles]]\nkind = "waiting"\ncol = 1\n')
     with pytest.raises(BoardConfigError, match="theem"):
         parse_board_config('theem = "dark"\n')
+    with pytest.raises(BoardConfigError, match=r"pages.0.tiles.0.*occupancy is site-wide"):
+        parse_board_config('[[pages]]\n[[pages.tiles]]\nkind = "occupancy"\nqueue = "q1"\n')
     cfg = parse_board_config('theme = "high-contrast"\n[feed]\nurl = "ws://wall:8765/"\n')
     assert cfg.theme == "high-contrast" and cfg.feed.url == "ws://wall:8765/" and cfg.pages
 

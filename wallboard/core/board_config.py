@@ -55,6 +55,13 @@ class FigureTile(GridPlace):
     show_formula: bool = True  # service level: print the formula under the figure
     thresholds: Thresholds | None = None  # default: derived from the queue's service-level goal
 
+    @model_validator(mode="after")
+    def _occupancy_is_site_wide(self) -> FigureTile:
+        if self.kind == "occupancy" and self.queue is not None:
+            # Agents serve several queues; their busy time is not split by queue (docs/metrics.md).
+            raise ValueError("occupancy is site-wide: remove `queue` from this tile")
+        return self
+
 
 class AgentStateTile(GridPlace):
     """Counts of agents by state (a summary bar), for one queue or all."""
