@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from wallboard.core import protocol as p
 from wallboard.core.board_config import (
     AgentBoardTile,
+    AgentStateTile,
     BoardConfig,
     BoardConfigError,
     FigureTile,
@@ -120,6 +121,17 @@ def test_tiles_follow_engine_figures_and_queue_names() -> None:
     assert (sl.value, sl.bar, sl.bar_goal, sl.severity) == ("100", 1.0, 0.8, "ok")
     assert "goal 80% in 20 s" in sl.detail and "answered ≤ T / offered" in sl.detail
     assert missing.value == DASH and "no such queue" in missing.detail
+
+
+def test_agent_state_tiles_count_per_queue_and_show_occupancy_only_site_wide() -> None:
+    eng = MetricsEngine()
+    eng.apply_many([p.AgentState(ts=T0, agent_id="a1", state="available", queues=["sales"]),
+                    p.AgentState(ts=T0, agent_id="a2", state="on_call", queues=["support"])])
+    cfg = BoardConfig(pages=[PageConfig(rows=1, cols=2, tiles=[
+        AgentStateTile(kind="agent_states", col=0), AgentStateTile(kind="agent_states", queue="sales", col=1)])])
+    site, sales = BoardViewModel(cfg).build(eng.figures(T0 + 60), LinkStatus("live", last_data_at=T0), T0 + 60).tiles
+    assert (site.logged_in, sales.logged_in) == ("2", "1")
+    assert site.occupancy != "" and sales.occupancy == ""  # occupancy is site-wide: not on a queue's tile
 
 
 def test_agent_board_orders_longest_in_state_first_and_pages_over_time() -> None:

@@ -248,7 +248,7 @@ class AgentStatesView:
     title: str
     counts: tuple[StateCount, ...]
     logged_in: str
-    occupancy: str  # "87" or DASH
+    occupancy: str  # "87", DASH when unknown, "" when not shown (a tile for one queue: occupancy is site-wide)
     stale: bool
     stale_text: str
 
@@ -431,10 +431,11 @@ def agent_states_view(tile: AgentStateTile, figures: dict[str, Any], queue: str 
     by_state = agents.get("by_state", {}) if queue is None else agents.get("by_queue", {}).get(queue, {})
     counts = tuple(StateCount(s, STATE_LABEL[s], STATE_CODE[s], n, format_count(n))
                    for s in STATE_ORDER if s != "logged_out" for n in [int(by_state.get(s, 0))])
-    occ = agents.get("occupancy_pct", {}).get("rolling") if queue is None else None
+    # Occupancy is site-wide (docs/metrics.md): a tile for one queue does not show it ("" = not shown).
+    occ = format_pct(agents.get("occupancy_pct", {}).get("rolling")) if queue is None else ""
     return AgentStatesView(
         "agent_states", tile_title(tile, queue_name, rolling_minutes), counts,
-        format_count(sum(c.count for c in counts)), format_pct(occ), feed.stale, feed.banner,
+        format_count(sum(c.count for c in counts)), occ, feed.stale, feed.banner,
     )
 
 

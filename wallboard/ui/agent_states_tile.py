@@ -257,4 +257,6 @@ def _demibold_advance(text: str, px: float) -> float:
 
 
 def _right_text(v: AgentStatesView) -> str:
+    if not v.occupancy:  # a tile for one queue: occupancy is site-wide
+        return f"{v.logged_in} logged in"
     return f"{v.logged_in} logged in · occupancy {v.occupancy}%"
