@@ -38,9 +38,6 @@ class AgentStatesWidget(TileFrame):
         self._elided: dict[tuple[str, str], str] = {}  # (title, right-hand text) -> title as shown beside it
         self._right_cache: dict[str, tuple[Piece, ...]] = {}
         self._geometry_cache: tuple[tuple, tuple[QRectF, QRectF, float, float, float, float]] | None = None
-        # (width, height, ref height, device pixel ratio) the caches were made for: read from Qt on resize and
-        # at each paint, not at each view change (see FigureTileWidget).
-        self._geo: tuple[int, int, float, float] | None = None
         self._shown: tuple[AgentStatesView, tuple, tuple[tuple[Piece, ...], ...]] | None = None  # with key, runs
 
     def set_theme(self, t: Theme) -> None:
@@ -51,18 +48,11 @@ class AgentStatesWidget(TileFrame):
         self._sync_geometry()
         super().resizeEvent(event)
 
-    def _sync_geometry(self) -> bool:
-        """Read the size, ref height and pixel ratio from Qt; if they changed, drop what was laid out for the
-        old ones. Returns whether they changed."""
-        geo = (self.width(), self.height(), ref_height(self), self.devicePixelRatioF())
-        if geo == self._geo:
-            return False
-        self._geo = geo
+    def _geometry_changed(self) -> None:
         self._panel = None
         self._title_cache = None
         self._elided.clear()
         self._forget_pieces()
-        return True
 
     def _forget_pieces(self) -> None:
         self._pieces_cache.clear()

@@ -48,9 +48,7 @@ class FigureTileWidget(TileFrame):
         # The panel, title, badge and severity marks, rendered once per look: a repaint of the figure
         # alone blits its part of this instead of filling and re-shaping the whole tile.
         self._panel: tuple[tuple, QPixmap] | None = None
-        # (width, height, ref height, device pixel ratio) that the caches below were made for: read from Qt
-        # on resize and at each paint, not at each view change (Qt calls are the dear part of a view change).
-        self._geo: tuple[int, int, float, float] | None = None
+        # Laid out for TileFrame._geo (size, ref height, pixel ratio); dropped when that changes.
         self._areas_by_bar: dict[bool, tuple[QRectF, QRectF | None, QRectF | None, QRectF]] = {}
         self._pieces_cache: dict[tuple, tuple[Piece, ...]] = {}  # the last few views' runs of pieces, by run
         self._shown: tuple[TileView, tuple, tuple[tuple[Piece, ...], ...]] | None = None  # view, panel key, runs
@@ -97,15 +95,8 @@ class FigureTileWidget(TileFrame):
         if not dirty.isEmpty():
             self.update(dirty)
 
-    def _sync_geometry(self) -> bool:
-        """Read the size, ref height and pixel ratio from Qt; if they changed, drop what was laid out for the
-        old ones. Returns whether they changed."""
-        geo = (self.width(), self.height(), ref_height(self), self.devicePixelRatioF())
-        if geo == self._geo:
-            return False
-        self._geo = geo
+    def _geometry_changed(self) -> None:
         self._forget_pieces()
-        return True
 
     def _forget_pieces(self) -> None:
         self._areas_by_bar.clear()

@@ -71,6 +71,9 @@ class TileFrame(QWidget):
         self.view: object | None = None
         self.overlay = StaleOverlay(self)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+        # (width, height, ref height, device pixel ratio) what subclasses laid out was made for: read from Qt
+        # on resize and at each paint, not at each view change (Qt calls are dear at 25 refreshes a second).
+        self._geo: tuple[int, int, float, float] | None = None
 
     def set_theme(self, t: Theme) -> None:
         self.theme = t
@@ -87,6 +90,19 @@ class TileFrame(QWidget):
 
     def view_changed(self, old: object | None, new: object) -> None:
         self.update()
+
+    def _sync_geometry(self) -> bool:
+        """Read the size, ref height and pixel ratio from Qt; if they changed, drop what was laid out for the
+        old ones (``_geometry_changed``). Returns whether they changed."""
+        geo = (self.width(), self.height(), ref_height(self), self.devicePixelRatioF())
+        if geo == self._geo:
+            return False
+        self._geo = geo
+        self._geometry_changed()
+        return True
+
+    def _geometry_changed(self) -> None:
+        """Subclasses drop their layout caches here."""
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         self.overlay.setGeometry(self.rect())
