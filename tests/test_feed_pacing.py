@@ -51,10 +51,10 @@ def test_a_paced_client_gets_one_frame_per_interval_with_every_event_in_order() 
     assert paced.errors == [] and unpaced.errors == []  # seq continuity: nothing lost, duplicated or reordered
     now = stream[-1].ts
     assert paced.figures(now) == unpaced.figures(now)
-    gaps = [b - a for a, b in zip(paced.batch_times, paced.batch_times[1:], strict=False)]
-    assert min(gaps) >= interval * 0.9, gaps  # never two frames within the interval (10% for timer slack)
-    assert len(paced.batch_times) <= took / interval + 2
-    assert len(unpaced.batch_times) > 3 * len(paced.batch_times)  # unpaced: a frame per push, or nearly
+    # At most one frame per interval while the source pushed (+1 for the frame after the last push). Counted,
+    # not timed at the client: a client thread held up by a busy machine reads two frames back to back.
+    assert len(paced.batch_times) <= took / interval + 2, (len(paced.batch_times), took)
+    assert len(unpaced.batch_times) > 2 * len(paced.batch_times)  # unpaced: a frame per push, or nearly
 
 
 def test_the_first_batch_after_a_quiet_spell_is_not_held_back() -> None:
