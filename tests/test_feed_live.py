@@ -752,6 +752,24 @@ class _SinkFailingOnce(EngineSink):
         super().on_events(events, last_seq)
 
 
+def test_a_sink_can_ask_for_a_fresh_snapshot(stream: list[p.Event]) -> None:
+    with ServerThread() as srv:
+        srv.push(stream[:100])
+        sink = EngineSink()
+        client = started(FeedClient(srv.url, sink, **FAST))
+        try:
+            sink.wait_seq(100)
+            assert sink.snapshots == 1
+            client.resync()  # e.g. the board could not restore what it was sent
+            sink.wait_for(lambda s: s.snapshots == 2)
+            srv.push(stream[100:150])
+            sink.wait_seq(150)
+        finally:
+            client.stop()
+    assert client.counters.resyncs == 1 and client.counters.connects == 2 and sink.errors == []
+    assert sink.snapshot_seqs == [100, 100]  # a snapshot, not a resume, after the resync
+
+
 def test_a_batch_the_sink_failed_to_apply_is_not_lost_the_client_resyncs(stream: list[p.Event]) -> None:
     with ServerThread() as srv:
         srv.publish(stream[:100])

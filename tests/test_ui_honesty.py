@@ -39,7 +39,8 @@ def test_unusable_snapshot_marks_everything_stale_and_ignores_batches(qtbot) -> 
     assert _tile(c.view, "waiting").value == "7" and not c.view.feed.stale
     snap = MetricsEngine().snapshot()
     snap["version"] = 2  # a newer server this board cannot restore
-    c.apply_snapshot(snap, 0)
+    with qtbot.waitSignal(c.resync_wanted, timeout=1000):  # the feed client is asked for another snapshot
+        c.apply_snapshot(snap, 0)
     c.apply_events([p.CallQueued(ts=now, call_id="new", queue="q")], 1)
     c.apply_status(FeedStatus("live", last_data_server_time=now, feed_id="B"))
     c.refresh()

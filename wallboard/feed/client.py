@@ -145,6 +145,21 @@ class FeedClient:
             with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(self._abort)
 
+    def resync(self) -> None:
+        """Ask for a fresh snapshot: forget our position and drop the connection; the reconnect (after the
+        usual backoff, so a server whose snapshots we cannot use is not hammered) takes a snapshot. For a
+        sink that could not use what it was given. Any thread."""
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(self._resync)
+
+    def _resync(self) -> None:
+        self.counters.resyncs += 1
+        self.tracker.forget()
+        log.warning(kv("resync", reason="asked by the sink"))
+        self._abort()
+
     # ------------------------------------------------------------------ the feed thread
     def _thread_main(self) -> None:
         asyncio.run(self._main())

@@ -41,6 +41,7 @@ def run_board(config: BoardConfig, url: str, *, token: str | None = None, kiosk:
     window.controller.attach(bridge)
     client = FeedClient(url, bridge, token=token, ssl_context=ssl_context,
                         batch_interval_s=config.display.feed_batch_interval_s)
+    window.controller.resync_wanted.connect(client.resync)
     inhibitor = ScreenSaverInhibitor()
     if kiosk:
         try:

@@ -52,6 +52,7 @@ def link_from_feed_status(status: Any, now: float) -> LinkStatus:
 
 class BoardController(QObject):
     view_applied = Signal(object)  # BoardView, after the widgets have it (repaint follows)
+    resync_wanted = Signal()  # a snapshot could not be used: the feed client should fetch another
 
     def __init__(self, config: BoardConfig, board: BoardWidget, *, engine: MetricsEngine | None = None,
                  clock: Callable[[], float] = time.time,
@@ -139,6 +140,7 @@ class BoardController(QObject):
             self._unusable = f"feed snapshot not usable: {exc}"
             self.link = replace(self.link, state="incompatible", detail=self._unusable)
             self.request_refresh()
+            self.resync_wanted.emit()  # maybe a bad snapshot, not a bad server: ask again (with backoff)
             return
         self._unusable = None
         self.vm.use_metrics_config(cfg)  # titles ("last N min") and the clock follow the engine in use
