@@ -80,6 +80,21 @@ def test_the_first_batch_after_a_quiet_spell_is_not_held_back() -> None:
     assert latency < 0.5, latency  # at once, not after up to a second of pacing
 
 
+def test_a_paced_client_gets_its_snapshot_at_once() -> None:
+    with ServerThread() as srv:
+        srv.push(sim_events(50))
+        sink = TimedSink()
+        began = time.monotonic()
+        client = FeedClient(srv.url, sink, batch_interval_s=1.0, **FAST)
+        client.start()
+        try:
+            sink.wait_seq(50)
+            took = time.monotonic() - began
+        finally:
+            client.stop()
+    assert sink.snapshots == 1 and took < 0.9, took  # not a pacing interval (1 s) after connecting
+
+
 def test_the_pacing_a_client_may_ask_for_is_bounded() -> None:
     with pytest.raises(ValueError, match="batch_interval_s"):
         FeedClient("ws://127.0.0.1:9/", EngineSink(), batch_interval_s=5.0)

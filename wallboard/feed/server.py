@@ -89,8 +89,8 @@ _HEARTBEAT = object()
 
 
 class _Client:
-    __slots__ = ("cid", "dropped", "interval_s", "last_send", "peer", "pending_events", "queue", "sent_seq",
-                 "wake", "writer", "ws")
+    __slots__ = ("cid", "dropped", "interval_s", "last_send", "paced_at", "peer", "pending_events", "queue",
+                 "sent_seq", "wake", "writer", "ws")
 
     def __init__(self, cid: int, ws: ServerConnection, peer: str) -> None:
         self.cid = cid
@@ -102,6 +102,7 @@ class _Client:
         self.sent_seq = 0
         self.last_send = time.monotonic()
         self.interval_s = 0.0  # pacing asked for in the hello: at most one send per interval
+        self.paced_at = -1e9  # monotonic time of the last send, for pacing (the first send goes at once)
         self.dropped: str | None = None
         self.writer: asyncio.Task[None] | None = None
 
@@ -424,7 +425,7 @@ class FeedServer:
             if client.interval_s:
                 # Paced: what is published before the interval is over rides in the same frame. The first
                 # batch after a quiet spell goes at once; heartbeats wait like batches (interval ≤ 1 s).
-                delay = client.last_send + client.interval_s - time.monotonic()
+                delay = client.paced_at + client.interval_s - time.monotonic()
                 if delay > 0:
                     await asyncio.sleep(delay)
             client.wake.clear()
@@ -435,7 +436,7 @@ class FeedServer:
             client.pending_events = 0
             for frame in self._frames(client, items):
                 await ws.send(frame, text=True)
-            client.last_send = time.monotonic()
+            client.last_send = client.paced_at = time.monotonic()
 
     def _frames(self, client: _Client, items: list[object]) -> list[bytes]:
         """Coalesce: runs of chunks become as few batch frames as fit in ``max_frame_bytes``."""
