@@ -21,7 +21,7 @@ from wallboard.ui.figure_tile import (
     remember,
 )
 from wallboard.ui.theme import Theme, make_font
-from wallboard.ui.tile_frame import TileFrame, ref_height
+from wallboard.ui.tile_frame import DETAIL_PX, TileFrame, ref_height
 
 
 class AgentStatesWidget(TileFrame):
@@ -136,7 +136,7 @@ class AgentStatesWidget(TileFrame):
 
     def _compute_geometry(self, area: QRectF, n: int) -> tuple[QRectF, QRectF, float, float, float, float]:
         bar_h = max(6.0, ref_height(self) * 0.012)
-        label_px = ref_height(self) * 0.0165
+        label_px = ref_height(self) * DETAIL_PX
         label_h = QFontMetricsF(make_font(label_px)).height() * 1.1
         bar = QRectF(area.left(), area.bottom() - bar_h, area.width(), bar_h)
         cols = QRectF(area.left(), area.top(), area.width(), bar.top() - area.top() - label_h * 0.5)

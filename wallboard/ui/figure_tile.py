@@ -30,7 +30,7 @@ from wallboard.core.view_model import DASH, TileView
 from wallboard.ui.alert_badge import ICON_ROOM, paint_badge_icon, paint_flash
 from wallboard.ui.sparkline import Sparkline
 from wallboard.ui.theme import Theme, make_font
-from wallboard.ui.tile_frame import TileFrame, ref_height
+from wallboard.ui.tile_frame import DETAIL_PX, TileFrame, ref_height
 
 _T = TypeVar("_T")
 CAP_HEIGHT = 0.727  # Inter's cap/digit height as a fraction of the pixel size
@@ -169,7 +169,7 @@ class FigureTileWidget(TileFrame):
         return content, bar, spark, detail
 
     def detail_px(self) -> float:
-        return ref_height(self) * 0.0165
+        return ref_height(self) * DETAIL_PX
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
@@ -267,7 +267,7 @@ class FigureTileWidget(TileFrame):
 
     def _detail_pieces(self, detail: QRectF, text: str) -> tuple[Piece, ...]:
         """The detail line, left-aligned: its bounds end where its text does."""
-        px = self._geo[2] * 0.0165  # detail_px()
+        px = self._geo[2] * DETAIL_PX  # detail_px() for the geometry laid out
         if self._detail_font is None or self._detail_font[0] != px:
             font = make_font(px)
             self._detail_font = (px, font, QFontMetrics(font, self), QFontMetricsF(font, self))

@@ -8,6 +8,8 @@ from PySide6.QtWidgets import QWidget
 
 from wallboard.ui.theme import Theme, make_font, theme
 
+DETAIL_PX = 0.0165  # small text (detail lines, state labels) as a fraction of the window's height
+
 
 def ref_height(w: QWidget) -> float:
     """Text sizes follow the window's height, so they stay consistent from tile to tile."""
