@@ -48,10 +48,39 @@ def null_child_main(url: str, out: str) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     client = FeedClient(url, Null(), batch_interval_s=display.feed_batch_interval_s)
+    prof = None
+    if os.environ.get("WALLBOARD_BENCH_CPROFILE"):  # profile the feed thread in the real phase
+        import cProfile
+        prof = cProfile.Profile()
+        orig_main = client._main
+
+        async def main_with_profile() -> None:  # (signal handlers run on the main thread: a file is the flag)
+            import asyncio
+
+            async def toggle() -> None:
+                on = False
+                while True:
+                    await asyncio.sleep(0.05)
+                    want = os.path.exists(out + ".prof-on")
+                    if want and not on:
+                        prof.enable()
+                    elif on and not want:
+                        prof.disable()
+                    on = want
+            task = asyncio.create_task(toggle())
+            try:
+                await orig_main()
+            finally:
+                task.cancel()
+        client._main = main_with_profile
+        signal.signal(signal.SIGUSR1, lambda *_: Path(out + ".prof-on").touch())
+        signal.signal(signal.SIGUSR2, lambda *_: Path(out + ".prof-on").unlink(missing_ok=True))
     client.start()
     while not stop.wait(0.2):
         pass
     client.stop()
+    if prof is not None:
+        prof.dump_stats(os.environ["WALLBOARD_BENCH_CPROFILE"])
     Path(out).write_text(json.dumps({"samples": [], "paints": [], "cells": []}))
     return 0
 
@@ -174,10 +203,11 @@ def child_main(url: str, out: str) -> int:
     ctl.start()
     client.start()
     prof = None
-    if os.environ.get("WALLBOARD_BENCH_CPROFILE"):  # profile the GUI thread (stats to the named file)
+    if os.environ.get("WALLBOARD_BENCH_CPROFILE"):  # profile the GUI thread in the real phase (stats to the file)
         import cProfile
         prof = cProfile.Profile()
-        prof.enable()
+        signal.signal(signal.SIGUSR1, lambda *_: prof.enable())
+        signal.signal(signal.SIGUSR2, lambda *_: prof.disable())
     app.exec()
     if prof is not None:
         prof.disable()
@@ -262,6 +292,8 @@ def main() -> int:
         it = iter(pool)
 
         def run_phase(name: str, rate: float) -> None:
+            if name == "real" and os.environ.get("WALLBOARD_BENCH_CPROFILE"):
+                child.send_signal(signal.SIGUSR1)
             c0, t0 = _proc_cpu_s(child.pid), time.time()
             sent = 0
             step = 0.01
@@ -278,6 +310,8 @@ def main() -> int:
                 next_t += step
                 time.sleep(max(0.0, next_t - time.monotonic()))
             t1 = time.time()
+            if name == "real" and os.environ.get("WALLBOARD_BENCH_CPROFILE"):
+                child.send_signal(signal.SIGUSR2)
             phases[name] = {"t0": t0, "t1": t1, "sent": sent,
                             "cpu_pct": 100 * (_proc_cpu_s(child.pid) - c0) / (t1 - t0)}
 

@@ -4,6 +4,7 @@ a detail line (goal, rate), severity in words, an optional service-level bar and
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import fields
 from functools import lru_cache
@@ -266,20 +267,24 @@ class FigureTileWidget(TileFrame):
         return pieces
 
     def _detail_pieces(self, detail: QRectF, text: str) -> tuple[Piece, ...]:
-        """The detail line, left-aligned: its bounds end where its text does."""
+        """The detail line, left-aligned, as pieces: one per digit and one per word (``small_text_pieces``), so a
+        count that ticks repaints its changed digits, not the line. Too long for the tile: one elided piece."""
         px = self._geo[2] * DETAIL_PX  # detail_px() for the geometry laid out
         if self._detail_font is None or self._detail_font[0] != px:
             font = make_font(px)
             self._detail_font = (px, font, QFontMetrics(font, self), QFontMetricsF(font, self))
         _px, font, fm, fmf = self._detail_font
-        width = int(detail.width())
-        advance = fmf.horizontalAdvance(text)
-        if advance > width:  # (elidedText returns the text as it is when its advance fits)
-            text = fm.elidedText(text, Qt.TextElideMode.ElideRight, width)
-            advance = fmf.horizontalAdvance(text)
         if not text:
             return ()
         dim = self.theme.text_dim
+        left, top = detail.left(), detail.top()
+        baseline = top + (detail.height() - fmf.height()) / 2 + fmf.ascent()
+        pieces, end = small_text_pieces(left, baseline, text, px, dim, self._geo[3])
+        if end - left <= detail.width():
+            return pieces
+        width = int(detail.width())
+        text = fm.elidedText(text, Qt.TextElideMode.ElideRight, width)
+        advance = fmf.horizontalAdvance(text)
 
         def paint_detail(p: QPainter) -> None:
             p.setFont(font)
@@ -288,7 +293,6 @@ class FigureTileWidget(TileFrame):
 
         # Ink may pass the advance a little (a glyph's overhang) and anti-aliasing a pixel more: a margin.
         margin = max(3, math.ceil(px * 0.3))
-        left, top = detail.left(), detail.top()
         bounds = (math.floor(left) - margin, math.floor(top) - margin,
                   math.ceil(left + advance) + margin, math.ceil(detail.bottom()) + margin)
         return (Piece(("detail", text, left, top), bounds, paint_detail),)
@@ -363,29 +367,32 @@ def cached_glyph(ch: str, px: float, color: QColor, dpr: float) -> _Glyph:
     g = _GLYPHS.get(key)
     if g is not None:
         return g
-    font = make_font(px, QFont.Weight.DemiBold)
-    fm = QFontMetricsF(font)
-    ink = fm.tightBoundingRect(ch)
-    pm = None
-    if not ink.isEmpty():
-        m = 2.0  # room for anti-aliasing
-        left, top = math.floor(ink.left() - m), math.floor(ink.top() - m)
-        pm = QPixmap(math.ceil((ink.right() + m - left) * dpr), math.ceil((ink.bottom() + m - top) * dpr))
-        pm.setDevicePixelRatio(dpr)
-        pm.fill(Qt.GlobalColor.transparent)
-        gp = QPainter(pm)
-        gp.setRenderHint(QPainter.RenderHint.Antialiasing)
-        gp.setFont(font)
-        gp.setPen(color)
-        gp.drawText(QPointF(-left, -top), ch)
-        gp.end()
-        g = _Glyph(pm, left, top, _advance(ch, px))
-    else:
-        g = _Glyph(None, 0.0, 0.0, _advance(ch, px))
+    g = _render_text(ch, make_font(px, QFont.Weight.DemiBold), color, dpr)
     _GLYPHS[key] = g
     while len(_GLYPHS) > _GLYPH_LIMIT:
         del _GLYPHS[next(iter(_GLYPHS))]
     return g
+
+
+def _render_text(text: str, font: QFont, color: QColor, dpr: float) -> _Glyph:
+    """``text`` in ``font`` on a transparent pixmap just big enough for its ink, and its advance."""
+    fm = QFontMetricsF(font)
+    ink = fm.tightBoundingRect(text)
+    advance = fm.horizontalAdvance(text)
+    if ink.isEmpty():
+        return _Glyph(None, 0.0, 0.0, advance)
+    m = 2.0  # room for anti-aliasing
+    left, top = math.floor(ink.left() - m), math.floor(ink.top() - m)
+    pm = QPixmap(math.ceil((ink.right() + m - left) * dpr), math.ceil((ink.bottom() + m - top) * dpr))
+    pm.setDevicePixelRatio(dpr)
+    pm.fill(Qt.GlobalColor.transparent)
+    gp = QPainter(pm)
+    gp.setRenderHint(QPainter.RenderHint.Antialiasing)
+    gp.setFont(font)
+    gp.setPen(color)
+    gp.drawText(QPointF(-left, -top), text)
+    gp.end()
+    return _Glyph(pm, left, top, advance)
 
 
 class Piece(NamedTuple):
@@ -419,6 +426,46 @@ def _big_text_pieces(x: float, baseline: float, text: str, px: int, rgba: int,
             bounds = (math.floor(pos.x()) - 1, math.floor(pos.y()) - 1,
                       math.ceil(pos.x() + pm.width() / dpr) + 1, math.ceil(pos.y() + pm.height() / dpr) + 1)
             pieces.append(Piece(("glyph", ch, x, baseline, px, rgba), bounds,
+                                lambda p, pos=pos, pm=pm: p.drawPixmap(pos, pm)))
+        x += g.advance
+    return tuple(pieces), x
+
+
+# Small text (detail lines) in pieces: each digit alone (tabular: a ticking count changes glyphs in place) and
+# each other run of non-space characters as a word (shaped whole, so kerning within it holds); spaces
+# (including the thin space between thousands) only advance the pen. Drawing a line with drawText shapes it
+# anew each time, which made detail lines the dearest text on the board at every refresh.
+_SMALL_TOKEN = re.compile(r"\d|[^\d\s]+|\s")
+_SMALL: dict[tuple, _Glyph] = {}  # insertion-ordered: the oldest entries go first
+_SMALL_LIMIT = 256  # digits, the words of detail lines, in the sizes and colours on show (~12 KB each at 4K)
+
+
+def cached_small(token: str, px: float, color: QColor, dpr: float) -> _Glyph:
+    """A digit, word or space of a detail line in the regular weight: rendered once, then blitted."""
+    key = (token, px, color.rgba(), dpr)
+    g = _SMALL.get(key)
+    if g is not None:
+        return g
+    g = _render_text(token, make_font(px), color, dpr)
+    _SMALL[key] = g
+    while len(_SMALL) > _SMALL_LIMIT:
+        del _SMALL[next(iter(_SMALL))]
+    return g
+
+
+def small_text_pieces(x: float, baseline: float, text: str, px: float, color: QColor,
+                      dpr: float) -> tuple[tuple[Piece, ...], float]:
+    """Small text as pieces (see _SMALL_TOKEN) from the small-text cache; returns them and the x after it."""
+    pieces = []
+    rgba = color.rgba()
+    for token in _SMALL_TOKEN.findall(text):
+        g = cached_small(token, px, color, dpr)
+        if g.pixmap is not None:
+            pos = QPointF(x + g.left, baseline + g.top)
+            pm = g.pixmap
+            bounds = (math.floor(pos.x()) - 1, math.floor(pos.y()) - 1,
+                      math.ceil(pos.x() + pm.width() / dpr) + 1, math.ceil(pos.y() + pm.height() / dpr) + 1)
+            pieces.append(Piece(("small", token, x, baseline, px, rgba), bounds,
                                 lambda p, pos=pos, pm=pm: p.drawPixmap(pos, pm)))
         x += g.advance
     return tuple(pieces), x
