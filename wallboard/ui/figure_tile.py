@@ -458,17 +458,38 @@ def small_text_pieces(x: float, baseline: float, text: str, px: float, color: QC
     """Small text as pieces (see _SMALL_TOKEN) from the small-text cache; returns them and the x after it."""
     pieces = []
     rgba = color.rgba()
+    placed = _PLACED
     for token in _SMALL_TOKEN.findall(text):
-        g = cached_small(token, px, color, dpr)
-        if g.pixmap is not None:
-            pos = QPointF(x + g.left, baseline + g.top)
-            pm = g.pixmap
-            bounds = (math.floor(pos.x()) - 1, math.floor(pos.y()) - 1,
-                      math.ceil(pos.x() + pm.width() / dpr) + 1, math.ceil(pos.y() + pm.height() / dpr) + 1)
-            pieces.append(Piece(("small", token, x, baseline, px, rgba), bounds,
-                                lambda p, pos=pos, pm=pm: p.drawPixmap(pos, pm)))
-        x += g.advance
+        key = (token, x, baseline, px, rgba, dpr)
+        hit = placed.get(key)
+        if hit is None:
+            hit = placed[key] = _place_small(token, x, baseline, px, color, dpr)
+            while len(placed) > _PLACED_LIMIT:
+                del placed[next(iter(placed))]
+        piece, advance = hit
+        if piece is not None:
+            pieces.append(piece)
+        x += advance
     return tuple(pieces), x
+
+
+# A line's pieces are made anew whenever its text changes, but its digits and words keep their places (tabular
+# digits): each placed piece, by (token, x, baseline, size, colour, ratio), is made once.
+_PLACED: dict[tuple, tuple[Piece | None, float]] = {}
+_PLACED_LIMIT = 1024
+
+
+def _place_small(token: str, x: float, baseline: float, px: float, color: QColor,
+                 dpr: float) -> tuple[Piece | None, float]:
+    g = cached_small(token, px, color, dpr)
+    if g.pixmap is None:
+        return None, g.advance
+    pos = QPointF(x + g.left, baseline + g.top)
+    pm = g.pixmap
+    bounds = (math.floor(pos.x()) - 1, math.floor(pos.y()) - 1,
+              math.ceil(pos.x() + pm.width() / dpr) + 1, math.ceil(pos.y() + pm.height() / dpr) + 1)
+    return Piece(("small", token, x, baseline, px, color.rgba()), bounds,
+                 lambda p, pos=pos, pm=pm: p.drawPixmap(pos, pm)), g.advance
 
 
 Rect = tuple[int, int, int, int]  # (left, top, right, bottom), right/bottom exclusive
