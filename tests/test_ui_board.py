@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import UTC, datetime
 
 import pytest
-from PySide6.QtCore import QObject, Qt, QThread, Slot
+from PySide6.QtCore import QObject, QRect, Qt, QThread, Slot
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
 
@@ -24,13 +25,18 @@ from wallboard.ui.kiosk import ScreenInfo, ScreenNotFoundError, choose_screen, e
 from wallboard.ui.window import BoardWindow
 
 
-def _window(qtbot, config: BoardConfig | None = None, size=(1920, 1080)) -> BoardWindow:
-    w = BoardWindow(config or BoardConfig(), kiosk=True)
+def _window(qtbot, config: BoardConfig | None = None, size=(1920, 1080), clock=time.time) -> BoardWindow:
+    w = BoardWindow(config or BoardConfig(), kiosk=True, clock=clock)
     qtbot.addWidget(w)
     w.resize(*size)
     w.show()
     qtbot.waitExposed(w)
     return w
+
+
+def _rects(update_calls: list[tuple]) -> list[QRect]:
+    """The rects of recorded ``QWidget.update`` calls (each with a QRect or a QRegion)."""
+    return [r for call in update_calls for arg in call for r in ([arg] if isinstance(arg, QRect) else arg)]
 
 
 def _tile(w: BoardWindow, kind: str) -> FigureTileWidget:
@@ -60,8 +66,10 @@ def _busy_engine(now: float) -> MetricsEngine:
 
 
 def test_tiles_show_the_engines_figures(qtbot) -> None:
-    w = _window(qtbot)
-    now = time.time()
+    # Midday on a held clock: with the wall clock, the calls of the last ten minutes fall into yesterday
+    # for the first ten minutes after midnight, and "today" shows none of them.
+    now = datetime(2026, 3, 10, 12, 0, tzinfo=UTC).timestamp()
+    w = _window(qtbot, clock=lambda: now)
     w.controller.engine = _busy_engine(now)
     w.controller.set_link(LinkStatus("live", last_data_at=now))
     w.controller.refresh()
@@ -200,7 +208,7 @@ def test_five_thousand_agents_render_and_page(qtbot) -> None:
     w.controller._agents_dirty = True
     w.controller.refresh()
     assert len(dirty) == 1 and len(dirty[0]) == 1
-    rects = list(dirty[0][0])
+    rects = _rects(dirty)
     assert len(rects) == 1 and rects[0].height() < board.height() / 8
     assert paint_ms < 5000  # sanity only; timings live in benchmarks/ui.py
 
@@ -236,7 +244,7 @@ def test_a_state_change_shows_in_place_at_once_and_regroups_at_the_next_second(q
     assert after.sections[0].state == "available"  # not regrouped yet: the cell did not move
     assert [c.agent_id for c in after.sections[0].cells] == [c.agent_id for c in sec.cells]
     assert after.sections[0].cells[2].time_text == "0:00" and after.sections[0].cells[2].code == "ON"
-    rects = [r for call in dirty for region in call for r in region]
+    rects = _rects(dirty)
     assert len(rects) == 1 and rects[0].height() < board.height() / 8  # that cell only
     # The next second regroups: the agent is now the newest of the on-call group.
     clock["t"] = t0 + 1

@@ -15,8 +15,20 @@ import pytest
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication
 
-from wallboard.core.view_model import DASH, AgentStatesView, StateCount, TileView
+from wallboard.core.board_config import AgentBoardTile
+from wallboard.core.view_model import (
+    DASH,
+    AgentBoardView,
+    AgentOrder,
+    AgentStatesView,
+    FeedView,
+    StateCount,
+    TileView,
+    agent_board_view,
+    patch_agent_board_view,
+)
 from wallboard.ui import agent_states_tile, figure_tile
+from wallboard.ui.agent_board import AgentBoardWidget
 from wallboard.ui.agent_states_tile import AgentStatesWidget
 from wallboard.ui.figure_tile import FigureTileWidget
 from wallboard.ui.theme import theme
@@ -206,6 +218,47 @@ def test_figure_tile_repaints_only_the_changed_glyph(qtbot) -> None:
     one, _eight, unit = w._runs(_figure("18"))[0]
     assert w._areas()[0].toAlignedRect().contains(r)
     assert r.left() >= one.bounds[2] and r.right() < unit.bounds[0]  # the second digit, not the "1" or the unit
+
+
+# ------------------------------------------------------------------------------------------- agent board
+BOARD_SIZE = (1400, 520)
+
+
+def _board_views() -> list[AgentBoardView]:
+    """A board of 30 agents through in-place changes (one cell, two cells, a page of none), a regrouping
+    (cells move between groups), a new page text and staleness, as the controller makes them."""
+    t0 = 1_800_000_000.0
+    rows = {f"A{i:02d}": {"agent_id": f"A{i:02d}", "name": f"Agent {i}", "team": "t", "queues": ["q"],
+                          "state": ("available", "on_call", "wrap_up")[i % 3], "reason": "", "since": t0 - 600 + i * 7}
+            for i in range(30)}
+    tile = AgentBoardTile(kind="agent_board", row=0, col=0)
+    order = AgentOrder()
+    order.rebuild(rows.values())
+    live = FeedView("live", "Live", "ok", "data 0 s old", False, "")
+
+    def grouped(now: float, feed: FeedView = live) -> AgentBoardView:
+        return agent_board_view(tile, order, 6, 8, now, None, 15, feed)
+
+    def change(now: float, view: AgentBoardView, **states: str) -> AgentBoardView:
+        for agent, state in states.items():
+            rows[agent] = {**rows[agent], "state": state, "since": now}
+        order.update([rows[a] for a in states])
+        return patch_agent_board_view(view, rows, set(states), now)
+
+    views = [grouped(t0)]
+    views.append(change(t0 + 0.2, views[-1], A03="not_ready"))  # one cell in place
+    views.append(change(t0 + 0.4, views[-1], A01="wrap_up", A10="ringing"))  # two cells
+    views.append(grouped(t0 + 1))  # the next second: regrouped, the clocks tick
+    views.append(change(t0 + 1.2, views[-1], A05="available"))
+    views.append(grouped(t0 + 2, FeedView("lost", "Feed lost", "alarm", "data 9 s old", True, "feed lost 0:09 ago")))
+    views.append(grouped(t0 + 3))
+    return views
+
+
+def test_agent_board_partial_repaints_match_a_full_paint(qtbot) -> None:
+    views = _board_views()
+    assert views[1] is not views[0] and views[1].sections != views[0].sections  # a change in place, really
+    assert _mismatches(qtbot, AgentBoardWidget, views, BOARD_SIZE) == []
 
 
 # ------------------------------------------------------------------------------------------- the check itself

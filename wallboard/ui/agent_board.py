@@ -41,7 +41,6 @@ class AgentBoardWidget(TileFrame):
         self._cell_cache: dict[tuple, QPixmap] = {}  # insertion-ordered: oldest first
         self._time_cache: dict[tuple, QPixmap] = {}  # time-in-state texts ("4:05"), oldest first
         self._grid: tuple[tuple, QRectF, tuple[int, int]] | None = None  # (size key, grid rect, shape)
-        self._cells_region = QRegion()  # where the current cells are (their pixmaps are opaque)
         self._slot_cache: tuple[tuple, tuple[int, list[Slot], list[list[Slot]]]] | None = None
         self.cells_painted = 0  # for tests and benchmarks: cells drawn by the last paint
 
@@ -112,16 +111,21 @@ class AgentBoardWidget(TileFrame):
     # ----------------------------------------------------------------- updates
     def view_changed(self, old: object | None, new: object) -> None:
         assert isinstance(new, AgentBoardView)
-        items = self._layout(new)
         prev = self._items
-        self._items = items
-        self._cells_region = _cells_region(items)
         if (not isinstance(old, AgentBoardView) or old.title != new.title
                 or old.page_text != new.page_text or old.stale != new.stale):
+            self._items = self._layout(new)
             self.update()
             return
-        # Slot by slot: a cell that moved, changed or went away is repainted, nothing else (when the
-        # groups above it change size, the cells below shift; each one is two blits).
+        patched = _patched_items(prev, old, new)
+        if patched is not None:  # cells changed in place (between regroupings): only they are repainted
+            self._items, rects = patched
+            for rect in rects:
+                self.update(rect)
+            return
+        # Regrouped: slot by slot, a cell that moved, changed or went away is repainted, nothing else (when
+        # the groups above it change size, the cells below shift; each one is two blits).
+        items = self._items = self._layout(new)
         dirty = QRegion()
         for i in range(max(len(prev), len(items))):
             a = prev[i] if i < len(prev) else None
@@ -141,7 +145,6 @@ class AgentBoardWidget(TileFrame):
         self._time_cache.clear()
         if self.view is not None:
             self._items = self._layout(self.view)  # type: ignore[arg-type]
-            self._cells_region = _cells_region(self._items)
 
     def set_theme(self, t: Theme) -> None:
         self._cell_cache.clear()
@@ -164,22 +167,30 @@ class AgentBoardWidget(TileFrame):
         clip = event.region()
         # (QRegion.contains(QRect) means "overlaps", so test coverage by subtraction)
         full = v is None or QRegion(self.rect()).subtracted(clip).isEmpty()
+        items = self._items
         if full:
             p.setRenderHint(QPainter.RenderHint.Antialiasing)
             self.paint_panel(p, v.title if v else "", v.page_text if v else "")
-        else:  # only slots are dirty: clear what no (opaque) cell will cover to the tile's colour
+        else:  # a few slots: the items within the region's bounds (in Python: a call into Qt per item is dear)
+            b = event.rect()
+            left, top = b.x(), b.y()
+            right, bottom = left + b.width(), top + b.height()
+            items = [it for it in items if it[2][0] < right and it[2][0] + it[2][2] > left
+                     and it[2][1] < bottom and it[2][1] + it[2][3] > top]
             p.setClipRegion(clip)
             p.setRenderHint(QPainter.RenderHint.Antialiasing)
-            for r in clip.subtracted(self._cells_region):
+            covered = QRegion()  # cell pixmaps are opaque: clear only the rest to the tile's colour
+            for rect, what, _ in items:
+                if type(what) is AgentCell:
+                    covered += rect
+            for r in clip.subtracted(covered):
                 p.fillRect(r, self.theme.tile)
         painted = 0
         if v is not None:
             fonts = self._cell_fonts()
             stale = v.stale
             paint_cell = self._paint_cell
-            for rect, what, xywh in self._items:
-                if not full and not clip.intersects(rect):
-                    continue
+            for rect, what, xywh in items:
                 if type(what) is AgentCell:
                     paint_cell(p, xywh, what, fonts, stale)
                     painted += 1
@@ -313,12 +324,31 @@ class AgentBoardWidget(TileFrame):
         self._time_cache[key] = pm  # (kept with the clock texts: same lifetime, cleared on resize/theme)
         return pm
 
-def _cells_region(items: list[Item]) -> QRegion:
-    region = QRegion()
-    for rect, what, _ in items:
-        if type(what) is AgentCell:
-            region += rect
-    return region
+def _patched_items(items: list[Item], old: AgentBoardView,
+                   new: AgentBoardView) -> tuple[list[Item], list[QRect]] | None:
+    """When ``new`` is ``old`` with cells changed in place (wallboard.core.view_model.patch_agent_board_view:
+    the same sections, each with as many cells), ``items`` (laid out for ``old``) for ``new`` and the rects of
+    the cells that changed; otherwise None."""
+    if len(old.sections) != len(new.sections):
+        return None
+    for a, b in zip(old.sections, new.sections, strict=True):
+        if a is not b and (a.title != b.title or a.state != b.state or len(a.cells) != len(b.cells)):
+            return None
+    out: list[Item] | None = None
+    rects: list[QRect] = []
+    at = 0
+    for a, b in zip(old.sections, new.sections, strict=True):
+        at += 1  # the section's header
+        if a is not b:
+            for i, (ca, cb) in enumerate(zip(a.cells, b.cells, strict=True)):
+                if ca is not cb and ca != cb and at + i < len(items):
+                    if out is None:
+                        out = list(items)
+                    rect, _, xywh = items[at + i]
+                    out[at + i] = (rect, cb, xywh)
+                    rects.append(rect)
+        at += len(b.cells)
+    return (items if out is None else out), rects
 
 
 def _mix(a: QColor, b: QColor, alpha: int) -> QColor:

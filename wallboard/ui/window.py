@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, Signal
@@ -22,13 +23,15 @@ class BoardWindow(QMainWindow):
     closing = Signal()
 
     def __init__(self, config: BoardConfig, *, theme_name: str | None = None, kiosk: bool = False,
-                 alert_history: Path | None = None, parent: QWidget | None = None) -> None:
+                 alert_history: Path | None = None, clock: Callable[[], float] = time.time,
+                 parent: QWidget | None = None) -> None:
+        """``clock``: wall time for the board (tests and replays pass their own)."""
         super().__init__(parent)
         self.config = config
         self.kiosk = kiosk
         self.board = BoardWidget(config, theme_name)
         self.setCentralWidget(self.board)
-        self.controller = BoardController(config, self.board)
+        self.controller = BoardController(config, self.board, clock=clock)
         # Alert rules run on every refresh's figures; history goes to alert_history (None: memory only).
         self.alerts = AlertCenter(config, history_path=alert_history)
         self.alerts.attach(self.controller.vm)
