@@ -151,6 +151,15 @@ def child_main(url: str, out: str) -> int:
                 finally:
                     by_class.setdefault(_name, []).append((time.thread_time() - t0) * 1000)
             setattr(owner, name, timed_fn)
+        import gc
+        gc_start: list[float] = []
+
+        def gc_timer(phase: str, info: dict) -> None:
+            if phase == "start":
+                gc_start[:] = [time.thread_time()]
+            elif gc_start:
+                by_class.setdefault(f"gc gen{info['generation']}", []).append((time.thread_time() - gc_start[0]) * 1000)
+        gc.callbacks.append(gc_timer)
     from wallboard.core.board_config import DisplayConfig
     display = DisplayConfig(**json.loads(os.environ.get("WALLBOARD_BENCH_DISPLAY", "{}")))
     # A repaint pass is the window's UpdateRequest (Qt paints every dirty widget in it): note its start here,

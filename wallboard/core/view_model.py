@@ -182,6 +182,10 @@ class SparkRing:
         self._last_slot: int | None = None
         self.version = 0
 
+    def due(self, now: float) -> bool:
+        """Whether ``now`` is in a new slot (``sample`` would record a value)."""
+        return self._last_slot is None or int(now // SPARK_SAMPLE_S) > self._last_slot
+
     def sample(self, now: float, value: float | None) -> bool:
         """Record ``value`` if ``now`` entered a new slot; gaps (no ticks) are filled with None."""
         slot = int(now // SPARK_SAMPLE_S)
@@ -337,13 +341,15 @@ _SEVERITY_TEXT = {
 }
 
 
+_FIGURE_KEY = {"waiting": "waiting", "longest_wait": "longest_wait_s", "asa": "asa_s", "aht": "aht_s",
+               "service_level": "service_level_pct", "abandoned": "abandon_rate_pct"}
+
+
 def figure_value(kind: str, fig: dict[str, Any], occupancy: float | None) -> float | None:
     """The number a tile's severity, trend and sparkline follow."""
-    return {
-        "waiting": fig.get("waiting"), "longest_wait": fig.get("longest_wait_s"), "asa": fig.get("asa_s"),
-        "aht": fig.get("aht_s"), "service_level": fig.get("service_level_pct"),
-        "abandoned": fig.get("abandon_rate_pct"), "occupancy": occupancy,
-    }[kind]
+    if kind == "occupancy":
+        return occupancy
+    return fig.get(_FIGURE_KEY[kind])
 
 
 def _trend(kind: str, ring: SparkRing | None, value: float | None) -> str | None:
@@ -692,6 +698,8 @@ class BoardViewModel:
         """Feed every sparkline ring (all pages); True when a new sample was taken."""
         took = False
         for (kind, queue, window), ring in self.rings.items():
+            if not ring.due(now):  # a sample a minute, refreshes many times a second
+                continue
             fig = self._window_fig(figures, queue, window)
             occ = figures.get("agents", {}).get("occupancy_pct", {}).get(window)
             value = None if fig is None else figure_value(kind, fig, occ)
@@ -729,12 +737,12 @@ class BoardViewModel:
         idx = self.current_page(now) if page is None else page % len(cfg.pages)
         pc = cfg.pages[idx]
         rolling = self.metrics.rolling_minutes
-        names = {q: v.get("name") or q for q, v in figures.get("queues", {}).items()}
+        queues = figures.get("queues", {})
         views: list[Any] = []
         for ti, t in enumerate(pc.tiles):
             # Occupancy is site-wide (docs/metrics.md): a queue on its tile would be a false title.
             queue = None if getattr(t, "kind", None) == "occupancy" else (t.queue or self.queue_filter)
-            qname = names.get(queue, queue) if queue else None
+            qname = (queues.get(queue, {}).get("name") or queue) if queue else None
             if isinstance(t, FigureTile):
                 key = self._ring_key(t, self.queue_filter)
                 ring = self.rings.get(key)

@@ -39,6 +39,7 @@ class AgentStatesWidget(TileFrame):
         self._right_cache: dict[str, tuple[Piece, ...]] = {}
         self._geometry_cache: tuple[tuple, tuple[QRectF, QRectF, float, float, float, float]] | None = None
         self._shown: tuple[AgentStatesView, tuple, tuple[tuple[Piece, ...], ...]] | None = None  # with key, runs
+        self._bar_bounds_cache: tuple[tuple | None, tuple[int, int, int, int]] | None = None
 
     def set_theme(self, t: Theme) -> None:
         self._forget_pieces()
@@ -109,7 +110,8 @@ class AgentStatesWidget(TileFrame):
     def _paint_cached_panel(self, p: QPainter, v: AgentStatesView, rects: list) -> QRectF:
         """The panel, title and state labels through a pixmap (text shaping is the dear part)."""
         dpr = self._geo[3]
-        key = self._panel_key(v)
+        shown = self._shown
+        key = shown[1] if shown is not None and shown[0] is v else self._panel_key(v)
         if self._panel is None or self._panel[0] != key:
             pm = QPixmap(round(self.width() * dpr), round(self.height() * dpr))
             pm.setDevicePixelRatio(dpr)
@@ -210,24 +212,30 @@ class AgentStatesWidget(TileFrame):
         runs = [big_text_pieces(cols.left() + i * col_w, baseline, sc.text, round(px), color, dpr)[0]
                 for i, sc in enumerate(v.counts)]
         total = sum(c.count for c in v.counts)
-        segments = []
-        x = bar.left()
+        segments = []  # (left, width, colour) of each state's share, in plain floats: fewer calls into Qt
+        x, top, height, width = bar.left(), bar.top(), bar.height(), bar.width()
         for sc in v.counts:
             if not total or not sc.count:
                 continue
-            w = bar.width() * sc.count / total
-            segments.append((QRectF(x, bar.top(), w, bar.height()), t.text_dim if v.stale else t.states[sc.state]))
+            w = width * sc.count / total
+            segments.append((x, w, t.text_dim if v.stale else t.states[sc.state]))
             x += w
 
         def paint_bar(p: QPainter) -> None:
             p.setPen(Qt.PenStyle.NoPen)
-            for r, c in segments:
+            for left, w, c in segments:
                 p.setBrush(c)
-                p.drawRect(r)
+                p.drawRect(QRectF(left, top, w, height))
 
-        shares = tuple((r.x(), r.width(), c.rgba()) for r, c in segments)
-        runs.append((Piece(("bar", shares), rect_bounds(bar, 2), paint_bar),))
+        shares = tuple((left, w, c.rgba()) for left, w, c in segments)
+        runs.append((Piece(("bar", shares), self._bar_bounds(bar), paint_bar),))
         return runs
+
+    def _bar_bounds(self, bar: QRectF) -> tuple[int, int, int, int]:
+        got = self._bar_bounds_cache
+        if got is None or got[0] != self._geo:
+            got = self._bar_bounds_cache = (self._geo, rect_bounds(bar, 2))
+        return got[1]
 
     def paintEvent(self, event: QPaintEvent) -> None:
         p = self.begin_paint()
