@@ -199,3 +199,10 @@ def test_tally_counts_kept_up_to_date_equal_a_recount(ops: list[tuple[int, int, 
             tally.add(kind, dur)
             added.append((kind, dur))
         assert tally.counts(threshold_s, short_s) == count(tally, threshold_s, short_s, 0)
+
+
+def test_a_service_level_goal_is_its_threshold_and_target() -> None:
+    """figures() compares goals by these two fields (a model's == is dear at every refresh): a new field must
+    be compared there too."""
+    from wallboard.core.metrics_config import ServiceLevelGoal
+    assert set(ServiceLevelGoal.model_fields) == {"threshold_s", "target_pct"}

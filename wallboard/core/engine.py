@@ -12,7 +12,7 @@
 
 from __future__ import annotations
 
-from bisect import bisect_left
+from bisect import bisect_left, insort
 from collections import Counter, deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -104,7 +104,7 @@ class MetricsEngine:
         self._next_reset_ms = 0
         self._next_sweep_ms = 0
         # Caches for figures() (not state: never snapshotted; a restored engine rebuilds them).
-        self._wait_order: dict[str, list[int]] = {}  # queue -> sorted queued_ms; dropped when waiting changes
+        self._wait_order: dict[str, list[int]] = {}  # queue -> sorted queued_ms of its waiting calls, when known
         self._outcomes_version = 0  # bumped whenever _outcomes changes
         self._lost_memo: tuple[int, int, dict[str, list[tuple[int, int]]]] = (-1, 0, {})
         self._window_cache: dict[tuple[str, str], tuple[tuple, Counts, dict[str, Any]]] = {}
@@ -228,8 +228,15 @@ class MetricsEngine:
             return None
         if q != queue:
             self.anomalies["queue_mismatch"] += 1
-        self._wait_order.pop(q, None)
-        return self.waiting[q].pop(call_id)
+        w = self.waiting[q].pop(call_id)
+        order = self._wait_order.get(q)
+        if order is not None:  # kept sorted in place: a busy queue is not re-sorted at every refresh
+            i = bisect_left(order, w.queued_ms)
+            if i < len(order) and order[i] == w.queued_ms:
+                del order[i]
+            else:
+                del self._wait_order[q]
+        return w
 
     def _on_queued(self, e: p.CallQueued, t: int) -> None:
         self._touch_queue(e.queue)
@@ -245,7 +252,9 @@ class MetricsEngine:
                 self._record(t, w.queue, DEQUEUE, 0)
         self.waiting[e.queue][e.call_id] = WaitingCall(e.call_id, e.queue, t, e.priority, e.channel, e.caller)
         self._waiting_call_queue[e.call_id] = e.queue
-        self._wait_order.pop(e.queue, None)
+        order = self._wait_order.get(e.queue)
+        if order is not None:
+            insort(order, t)
 
     def _on_answered(self, e: p.CallAnswered, t: int) -> None:
         w = self._take_waiting(e.call_id, e.queue)
@@ -522,7 +531,8 @@ class MetricsEngine:
             goal = self.goal(q)
             if common is None:
                 common = goal
-            elif goal is not common and goal != common:
+            elif goal is not common and (goal.threshold_s, goal.target_pct) != (common.threshold_s, common.target_pct):
+                # (its two fields: a model's == is dear at every refresh; tests/test_engine_figures_cache.py)
                 mixed = True
             waiting, longest_ms, over = self._live(q, now_ms, goal.threshold_s * 1000)
             total_waiting += waiting
