@@ -92,14 +92,13 @@ def child_main(url: str, out: str) -> int:
     from wallboard.tuning import tune_gc
     tune_gc()  # as the `wallboard` command does at start (wallboard/tuning.py)
     from PySide6.QtCore import QEvent, QTimer
-    from PySide6.QtWidgets import QApplication
 
     from wallboard.core.board_config import BoardConfig
     from wallboard.feed.client import FeedClient
     from wallboard.ui.bridge import FeedBridge
+    from wallboard.ui.qt_app import make_application
     from wallboard.ui.window import BoardWindow
-
-    app = QApplication(["wallboard-bench"])
+    app = make_application(["wallboard-bench"])  # as run_board makes it (Qt's event dispatcher, not GLib's)
     # Send stamps of events applied but not yet painted: agent_state events show in the agent board (updated
     # in place at most display.agent_refresh_hz, regrouped each second), all others in the figures.
     pending: dict[str, list[float]] = {"figures": [], "agents": []}

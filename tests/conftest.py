@@ -5,9 +5,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-
 import pytest
+
+from wallboard.ui.qt_app import QT_ENV_DEFAULTS
+
+# Before pytest-qt makes the QApplication: offscreen, and made as the app makes its own.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+for _name, _value in QT_ENV_DEFAULTS.items():
+    os.environ.setdefault(_name, _value)
 
 ROOT = Path(__file__).resolve().parent.parent
 RESOURCES = ROOT / "resources"

@@ -84,15 +84,14 @@ def gui_main(url: str, seconds: float) -> int:
     from wallboard.tuning import tune_gc
     tune_gc()  # as the `wallboard` command does
     from PySide6.QtCore import QTimer
-    from PySide6.QtWidgets import QApplication
 
     from wallboard.core.board_config import BoardConfig
     from wallboard.feed.client import FeedClient
     from wallboard.ui import controller as controller_mod
     from wallboard.ui.bridge import FeedBridge
+    from wallboard.ui.qt_app import make_application
     from wallboard.ui.window import BoardWindow
-
-    app = QApplication(["wallboard-reliability"])
+    app = make_application(["wallboard-reliability"])  # as run_board makes it
     config = BoardConfig()
     win = BoardWindow(config, kiosk=True)
     win.resize(1920, 1080)

@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication
 
 from wallboard.core.board_config import BoardConfig
 from wallboard.feed.client import FeedClient
@@ -23,6 +22,7 @@ from wallboard.ui.kiosk import (
     pick_screen,
 )
 from wallboard.ui.live_config import LiveConfig
+from wallboard.ui.qt_app import make_application
 from wallboard.ui.window import BoardWindow
 
 log = logging.getLogger("wallboard.ui.app")
@@ -33,7 +33,7 @@ def run_board(config: BoardConfig, url: str, *, token: str | None = None, kiosk:
               quit_after_s: float | None = None, config_path: Path | None = None,
               config_text: str | None = None, ssl_context: ssl.SSLContext | None = None) -> int:
     """``config_path``: the file the config came from; it is watched and changes apply live."""
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app = make_application(sys.argv[:1])
     app.setApplicationName("wallboard")
     window = BoardWindow(config, theme_name=theme_name, kiosk=kiosk,
                          alert_history=default_history_path())

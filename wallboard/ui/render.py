@@ -12,13 +12,11 @@ from wallboard.core.board_config import BoardConfig
 from wallboard.core.engine import MetricsEngine
 from wallboard.core.view_model import BoardViewModel, LinkStatus, agent_row
 from wallboard.ui.board import BoardWidget
+from wallboard.ui.qt_app import make_application
 
 
 def ensure_app() -> QApplication:
-    app = QApplication.instance()
-    if app is None:
-        app = QApplication(["wallboard"])
-    return app  # type: ignore[return-value]
+    return make_application()
 
 
 def render_board(config: BoardConfig, engine: MetricsEngine, link: LinkStatus, now: float,
