@@ -102,6 +102,18 @@ def test_rules_run_at_most_four_times_a_second_of_board_time() -> None:
     assert [t.kind for t in center.update(figs(10), 90.0)] == ["cleared"]  # a clock step back: runs at once
 
 
+def test_the_rules_want_figures_per_queue_only_when_due_and_not_all_on_the_total() -> None:
+    on_q1 = AlertRule(name="Wait", figure="longest_wait_s", queue="q1", warning=60)
+    on_total = AlertRule(name="Wait", figure="longest_wait_s", queue="all", warning=60)
+    for rules, per_queue in (([on_q1], True), ([on_total], False)):
+        center = AlertCenter(BoardConfig(alerts=AlertsConfig(goal_rules=False, rules=rules)), history_path=None,
+                             sound=SoundPlayer(muted=True))
+        assert center.wants_queues(100.0) is per_queue
+        center.update(figs(10), 100.0)
+        assert center.wants_queues(100.1) is False  # not due: update will not read the figures at all
+        assert center.wants_queues(100.25) is per_queue
+
+
 def _transition(i: int) -> Transition:
     return Transition((0, "q1"), "raised", "warning", "ok", "Wait", "longest_wait_s", "q1", "Sales", "today",
                       61.0 + i, 1000.0 + i, 1000.0 + i, f"Sales: longest wait {61 + i} s")

@@ -90,6 +90,9 @@ def probe_times(eng: MetricsEngine, last_ts: float, rng: random.Random) -> list[
 def assert_same(eng: MetricsEngine, now: float, agent_list: bool = False) -> None:
     got = eng.figures(now, agent_list=agent_list)
     want = reference_figures(eng, now, agent_list)
+    totals_only = eng.figures(now, agent_list=agent_list, queues=False)  # what a board of totals asks for
+    assert totals_only["total"] == want["total"] and totals_only["queues"] == {}
+    assert totals_only["agents"]["by_state"] == want["agents"]["by_state"]
     assert json.dumps(got) == json.dumps(want), f"figures differ at now={now}"
 
 

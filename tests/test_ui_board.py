@@ -13,7 +13,8 @@ from PySide6.QtWidgets import QApplication
 
 from wallboard.commands.demo import EmbeddedFeed
 from wallboard.core import protocol as p
-from wallboard.core.board_config import BoardConfig
+from wallboard.core.alerts import AlertRule
+from wallboard.core.board_config import AlertsConfig, BoardConfig
 from wallboard.core.engine import MetricsEngine
 from wallboard.core.view_model import LinkStatus, agent_board_view, format_count, format_duration
 from wallboard.feed.client import FeedClient
@@ -83,6 +84,24 @@ def test_tiles_show_the_engines_figures(qtbot) -> None:
     assert _tile(w, "longest_wait").view.value == "30" and _tile(w, "longest_wait").view.severity == "warn"
     img = w.grab().toImage()
     assert img.width() == 1920 and not img.isNull()
+
+
+def test_the_board_computes_figures_per_queue_only_when_something_shows_them(qtbot) -> None:
+    clock = [datetime(2026, 3, 10, 12, 0, tzinfo=UTC).timestamp()]
+    rule = AlertRule(name="Wait", figure="longest_wait_s", queue="*", warning=600)
+    w = _window(qtbot, BoardConfig(alerts=AlertsConfig(goal_rules=False, rules=[rule])), clock=lambda: clock[0])
+    ctl = w.controller
+    ctl.engine = _busy_engine(clock[0])
+    ctl.set_link(LinkStatus("live", last_data_at=clock[0]))  # (refreshes: the rules run)
+    clock[0] += 0.3
+    ctl.refresh()  # the alert rules (one per queue) are due again
+    assert set(ctl._last_figures["queues"]) == {"q1"}
+    clock[0] += 0.1
+    ctl.refresh()  # not due again yet, and every tile shows totals: the engine leaves the queues out
+    assert ctl._last_figures["queues"] == {}
+    assert _tile(w, "waiting").view.value == "2" and _tile(w, "service_level").view.value == "33"
+    ctl.set_queue_filter("q1")  # the desktop's queue filter: every tile shows q1
+    assert set(ctl._last_figures["queues"]) == {"q1"} and "Sales" in _tile(w, "waiting").view.title
 
 
 def test_longest_wait_ticks_with_no_events(qtbot) -> None:

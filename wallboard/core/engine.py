@@ -512,8 +512,10 @@ class MetricsEngine:
         d["sl_target_pct"] = target_pct
         return d
 
-    def figures(self, now: float, *, agent_list: bool = False) -> dict[str, Any]:
-        """All figures as of ``now`` in the documented JSON shape (docs/metrics.md)."""
+    def figures(self, now: float, *, agent_list: bool = False, queues: bool = True) -> dict[str, Any]:
+        """All figures as of ``now`` in the documented JSON shape (docs/metrics.md). ``queues=False`` leaves
+        ``queues`` and the agents' ``by_queue`` empty: the totals alone, for a board that shows nothing
+        per queue at this refresh (the totals are the same either way)."""
         now_ms = self.effective_now_ms(now)
         cfg = self.config
         today = self._today if now_ms < self._next_reset_ms else {}
@@ -526,7 +528,7 @@ class MetricsEngine:
         total_waiting, total_longest = 0, 0
         common: ServiceLevelGoal | None = None  # the goal every queue shares, if they do
         mixed = False
-        queues: dict[str, Any] = {}
+        per_queue: dict[str, Any] = {}
         for q in self._sorted_queues():
             goal = self.goal(q)
             if common is None:
@@ -543,7 +545,9 @@ class MetricsEngine:
             c_rolling, tail_rolling = window_counts(q, "rolling", rolling.get(q, empty), lost.get(q), goal, over)
             parts_today.append(c_today)
             parts_rolling.append(c_rolling)
-            queues[q] = {
+            if not queues:
+                continue
+            per_queue[q] = {
                 "today": {"waiting": waiting, "longest_wait_s": longest_s, **tail_today},
                 "rolling": {"waiting": waiting, "longest_wait_s": longest_s, **tail_rolling},
                 "name": self.queues[q].name or q,
@@ -561,17 +565,17 @@ class MetricsEngine:
             "sl_formula": cfg.sl_formula,
             "sl_formula_text": SL_FORMULA_TEXT[cfg.sl_formula],
             "total": total,
-            "queues": queues,
-            "agents": self.agent_figures(now_ms, agent_list),
+            "queues": per_queue,
+            "agents": self.agent_figures(now_ms, agent_list, queues),
             "anomalies": dict(sorted(self.anomalies.items())),
             "broadcasts": self.active_broadcasts(now_ms / 1000),
         }
 
-    def agent_figures(self, now_ms: int, agent_list: bool = False) -> dict[str, Any]:
+    def agent_figures(self, now_ms: int, agent_list: bool = False, queues: bool = True) -> dict[str, Any]:
         by_state = {s: self._state_counts.get(s, 0) for s in p.AGENT_STATES}
         # Every known queue, so the shape never depends on which agents once served it.
         zero = dict.fromkeys(p.AGENT_STATES, 0)
-        by_queue = {q: dict(self._queue_state_counts.get(q, zero)) for q in self.queue_ids()}
+        by_queue = {q: dict(self._queue_state_counts.get(q, zero)) for q in self.queue_ids()} if queues else {}
         busy_now, avail_now = self._occ.at(now_ms)
         if now_ms >= self._next_reset_ms:
             base = self._occ.at(to_ms(self._clock.day_start(now_ms / 1000)))

@@ -655,6 +655,10 @@ class BoardViewModel:
         # Called with (figures, now) at the start of every build, before tiles read the alerts: the
         # alert rules see exactly the figures the board shows (wallboard.ui.alert_center).
         self.on_figures: Callable[[dict[str, Any], float], None] | None = None
+        # Whether ``on_figures`` will read per-queue figures at ``now`` (the alert rules run a few times a
+        # second): see wants_queue_figures.
+        self.on_figures_wants_queues: Callable[[float], bool] | None = None
+        self._queue_scoped = any(getattr(t, "queue", None) for p in config.pages for t in p.tiles)
         for p in config.pages:
             for t in p.tiles:
                 if isinstance(t, FigureTile):
@@ -672,6 +676,13 @@ class BoardViewModel:
     def set_queue_filter(self, queue: str | None) -> None:
         self.queue_filter = queue
         self._orders.clear()
+
+    def wants_queue_figures(self, now: float) -> bool:
+        """Whether a build at ``now`` reads figures per queue (a tile or sparkline for one queue, a queue
+        filter, the alert rules); if not, the engine may leave them out (MetricsEngine.figures(queues=False))."""
+        if self.queue_filter is not None or self._queue_scoped:
+            return True
+        return self.on_figures_wants_queues is not None and self.on_figures_wants_queues(now)
 
     def set_agents(self, rows: list[dict[str, Any]]) -> None:
         """All agents (rows as from ``agent_row``), e.g. after a snapshot: every order is rebuilt."""

@@ -13,7 +13,16 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from wallboard.core.alerts import LEVEL_RANK, ActiveAlert, AlertKey, AlertState, Transition, acknowledge, evaluate
+from wallboard.core.alerts import (
+    ALL_QUEUES,
+    LEVEL_RANK,
+    ActiveAlert,
+    AlertKey,
+    AlertState,
+    Transition,
+    acknowledge,
+    evaluate,
+)
 from wallboard.core.board_config import BoardConfig
 from wallboard.core.view_model import BoardViewModel
 from wallboard.ui.alert_history import AlertHistory, default_history_path
@@ -53,6 +62,7 @@ class AlertCenter(QObject):
         self._vm = vm
         vm.alerts = self.state
         vm.on_figures = self.update
+        vm.on_figures_wants_queues = self.wants_queues
 
     def set_config(self, config: BoardConfig) -> None:
         """Live reload: new rules (unchanged ones keep their state), sounds, history limits."""
@@ -68,10 +78,18 @@ class AlertCenter(QObject):
         self.changed.emit([])
 
     # ------------------------------------------------------------------ each refresh
+    def _due(self, now: float) -> bool:
+        last = self._evaluated_at
+        return last is None or not 0 <= now - last < EVALUATE_EVERY_S  # (a clock step back runs them at once)
+
+    def wants_queues(self, now: float) -> bool:
+        """Whether ``update`` at ``now`` reads per-queue figures: the rules are due and one is not on the
+        all-queues total."""
+        return self._due(now) and any(r.queue != ALL_QUEUES for r in self.state.rules)
+
     def update(self, figures: dict[str, Any], now: float) -> list[Transition]:
         self.now = now
-        last = self._evaluated_at
-        if last is not None and 0 <= now - last < EVALUATE_EVERY_S:  # (a clock step back runs them at once)
+        if not self._due(now):
             return []
         self._evaluated_at = now
         transitions = evaluate(figures, self.state, now)
