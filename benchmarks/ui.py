@@ -135,15 +135,20 @@ def child_main(url: str, out: str) -> int:
             cls.paintEvent = timed
         # ... and the steps of a refresh (thread CPU time, so waits for the GIL do not count)
         from wallboard.core import alerts, engine, view_model
-        from wallboard.ui import board, controller, window
-        for owner, name in ((controller.BoardController, "_take_from_bridge"), (engine.MetricsEngine, "figures"),
+        from wallboard.ui import board, controller, status_strip, tile_frame, window
+        for owner, name in ((figure_tile.FigureTileWidget, "view_changed"),
+                            (agent_states_tile.AgentStatesWidget, "view_changed"),
+                            (agent_board.AgentBoardWidget, "view_changed"), (status_strip.StatusStrip, "set_view"),
+                            (tile_frame.TileFrame, "set_view"), (window.BoardWindow, "event"),
+                            (controller.BoardController, "_take_from_bridge"), (engine.MetricsEngine, "figures"),
                             (view_model.BoardViewModel, "build"), (view_model, "agent_board_view"),
                             (alerts, "evaluate"), (board.BoardWidget, "apply_view"),
-                            (controller.BoardController, "_refresh"), (window.BoardWindow, "event"),
+                            (controller.BoardController, "_refresh"),
                             (view_model.BoardViewModel, "update_agents"), (view_model.BoardViewModel, "sample")):
             orig_fn = getattr(owner, name)
+            label = f"{getattr(owner, '__name__', '')}.{name}"
 
-            def timed_fn(*a, _orig=orig_fn, _name=name, **k):
+            def timed_fn(*a, _orig=orig_fn, _name=label, **k):
                 t0 = time.thread_time()
                 try:
                     return _orig(*a, **k)

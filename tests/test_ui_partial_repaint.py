@@ -229,7 +229,7 @@ def _board_views() -> list[AgentBoardView]:
     (cells move between groups), a new page text and staleness, as the controller makes them."""
     t0 = 1_800_000_000.0
     rows = {f"A{i:02d}": {"agent_id": f"A{i:02d}", "name": f"Agent {i}", "team": "t", "queues": ["q"],
-                          "state": ("available", "on_call", "wrap_up")[i % 3], "reason": "", "since": t0 - 600 + i * 7}
+                          "state": ("available", "on_call", "wrap_up")[i % 3], "reason": "", "since": t0 - 200 + i * 5}
             for i in range(30)}
     tile = AgentBoardTile(kind="agent_board", row=0, col=0)
     order = AgentOrder()
@@ -237,7 +237,7 @@ def _board_views() -> list[AgentBoardView]:
     live = FeedView("live", "Live", "ok", "data 0 s old", False, "")
 
     def grouped(now: float, feed: FeedView = live) -> AgentBoardView:
-        return agent_board_view(tile, order, 6, 8, now, None, 15, feed)
+        return agent_board_view(tile, order, 6, 8, now, None, 15, feed, page=0)
 
     def change(now: float, view: AgentBoardView, **states: str) -> AgentBoardView:
         for agent, state in states.items():
@@ -252,6 +252,8 @@ def _board_views() -> list[AgentBoardView]:
     views.append(change(t0 + 1.2, views[-1], A05="available"))
     views.append(grouped(t0 + 2, FeedView("lost", "Feed lost", "alarm", "data 9 s old", True, "feed lost 0:09 ago")))
     views.append(grouped(t0 + 3))
+    views.append(grouped(t0 + 4))  # the clocks alone tick
+    views.append(grouped(t0 + 400))  # ... past ten minutes: "10m", a narrower text
     return views
 
 

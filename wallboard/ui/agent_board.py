@@ -7,6 +7,7 @@ The view model decides grouping, order and paging; this widget only decides how 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 from PySide6.QtCore import QPointF, QRect, QRectF, Qt
 from PySide6.QtGui import (
@@ -117,26 +118,38 @@ class AgentBoardWidget(TileFrame):
             self._items = self._layout(new)
             self.update()
             return
-        patched = _patched_items(prev, old, new)
+        patched = _patched_items(prev, old, new, self._clock_rect)
         if patched is not None:  # cells changed in place (between regroupings): only they are repainted
             self._items, rects = patched
             for rect in rects:
                 self.update(rect)
             return
         # Regrouped: slot by slot, a cell that moved, changed or went away is repainted, nothing else (when
-        # the groups above it change size, the cells below shift; each one is two blits).
+        # the groups above it change size, the cells below shift; each one is two blits). A cell that only
+        # shows the next second (each second, nearly all of them) repaints its clock alone.
         items = self._items = self._layout(new)
         dirty = QRegion()
         for i in range(max(len(prev), len(items))):
             a = prev[i] if i < len(prev) else None
             b = items[i] if i < len(items) else None
             if a != b:
+                if a is not None and b is not None and a[2] == b[2] and _clock_only(a[1], b[1]):
+                    dirty += self._clock_rect(b[2], a[1].time_text, b[1].time_text)  # type: ignore[union-attr]
+                    continue
                 if a is not None:
                     dirty += a[0]
                 if b is not None:
                     dirty += b[0]
         if not dirty.isEmpty():
             self.update(dirty)
+
+    def _clock_rect(self, xywh: tuple[int, int, int, int], *texts: str) -> QRect:
+        """Where a cell's clock is drawn (see _paint_cell), wide enough for each of ``texts``."""
+        x, y, w, h = xywh
+        font = self._cell_fonts()[2]
+        tw = max(self._time_pixmap(t, h, False, font)[1] for t in texts)
+        left = math.floor(x + w - h * 0.14 - tw) - 2
+        return QRect(left, y, x + w - left, math.ceil(h * 0.6) + 2)
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
@@ -324,11 +337,18 @@ class AgentBoardWidget(TileFrame):
         self._time_cache[key] = pm  # (kept with the clock texts: same lifetime, cleared on resize/theme)
         return pm
 
-def _patched_items(items: list[Item], old: AgentBoardView,
-                   new: AgentBoardView) -> tuple[list[Item], list[QRect]] | None:
+def _clock_only(a: object, b: object) -> bool:
+    """Whether cell ``b`` is cell ``a`` a moment later: the same agent showing the same, but its clock."""
+    return (type(a) is AgentCell and type(b) is AgentCell and a.agent_id == b.agent_id and a.name == b.name
+            and a.state == b.state and a.code == b.code and a.reason == b.reason)
+
+
+def _patched_items(items: list[Item], old: AgentBoardView, new: AgentBoardView,
+                   clock_rect: Callable[..., QRect]) -> tuple[list[Item], list[QRect]] | None:
     """When ``new`` is ``old`` with cells changed in place (wallboard.core.view_model.patch_agent_board_view:
     the same sections, each with as many cells), ``items`` (laid out for ``old``) for ``new`` and the rects of
-    the cells that changed; otherwise None."""
+    the cells that changed (only the clock's, ``clock_rect(xywh, old text, new text)``, where it alone did);
+    otherwise None."""
     if len(old.sections) != len(new.sections):
         return None
     for a, b in zip(old.sections, new.sections, strict=True):
@@ -346,7 +366,7 @@ def _patched_items(items: list[Item], old: AgentBoardView,
                         out = list(items)
                     rect, _, xywh = items[at + i]
                     out[at + i] = (rect, cb, xywh)
-                    rects.append(rect)
+                    rects.append(clock_rect(xywh, ca.time_text, cb.time_text) if _clock_only(ca, cb) else rect)
         at += len(b.cells)
     return (items if out is None else out), rects
 
