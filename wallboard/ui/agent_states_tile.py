@@ -14,11 +14,12 @@ from wallboard.ui.figure_tile import (
     Piece,
     big_text_pieces,
     blit_panel,
-    changed_region,
+    changed_rects,
     paint_pieces,
     rect_bounds,
     region_rects,
     remember,
+    update_rects,
 )
 from wallboard.ui.theme import Theme, make_font
 from wallboard.ui.tile_frame import DETAIL_PX, TileFrame, ref_height
@@ -81,9 +82,7 @@ class AgentStatesWidget(TileFrame):
             old_runs = self._runs(old, panel[2])
         new_runs = self._runs(new, panel[2])
         self._shown = (new, key, new_runs)
-        dirty = changed_region(old_runs, new_runs)
-        if not dirty.isEmpty():
-            self.update(dirty)
+        update_rects(self, changed_rects(old_runs, new_runs))
 
     def _title_row(self) -> tuple[QFont, QFontMetrics, QRectF]:
         """The title font, its metrics and the title row, as TileFrame.paint_panel lays them out."""

@@ -22,7 +22,6 @@ from PySide6.QtGui import (
     QPainterPath,
     QPaintEvent,
     QPixmap,
-    QRegion,
     QResizeEvent,
 )
 from PySide6.QtWidgets import QWidget
@@ -92,9 +91,7 @@ class FigureTileWidget(TileFrame):
             old_runs = self._runs(old)
         new_runs = self._runs(new)
         self._shown = (new, new_key, new_runs)
-        dirty = changed_region(old_runs, new_runs)
-        if not dirty.isEmpty():
-            self.update(dirty)
+        update_rects(self, changed_rects(old_runs, new_runs))
 
     def _geometry_changed(self) -> None:
         self._forget_pieces()
@@ -531,13 +528,14 @@ def paint_pieces(p: QPainter, runs: Iterable[Iterable[Piece]], rects: Sequence[R
                     break
 
 
-def changed_region(old: Sequence[Sequence[Piece]], new: Sequence[Sequence[Piece]]) -> QRegion:
-    """What to repaint from the ``old`` runs to the ``new`` (run i of one matches run i of the other): for each
-    pair of runs that differ, the union of the bounds of the pieces that differ, place by place (a piece that
-    only moved place counts as changed: more repainted, never less)."""
+def changed_rects(old: Sequence[Sequence[Piece]], new: Sequence[Sequence[Piece]]) -> list[tuple[int, int, int, int]]:
+    """What to repaint from the ``old`` runs to the ``new`` (run i of one matches run i of the other), as
+    (x, y, width, height) rects for ``QWidget.update``: for each pair of runs that differ, the union of the
+    bounds of the pieces that differ, place by place (a piece that only moved place counts as changed: more
+    repainted, never less). Plain tuples: a QRegion built per tile per refresh costs more than it saves."""
     if len(old) != len(new):
         raise ValueError("runs of pieces do not match")
-    region = None
+    rects = []
     for a, b in zip(old, new, strict=True):
         if a is b:  # cached by what it shows: the same run object, the same pixels
             continue
@@ -558,9 +556,14 @@ def changed_region(old: Sequence[Sequence[Piece]], new: Sequence[Sequence[Piece]
                     if pbm > bottom:
                         bottom = pbm
         if left < right:
-            rect = QRect(left, top, right - left, bottom - top)
-            region = QRegion(rect) if region is None else region.united(rect)
-    return QRegion() if region is None else region
+            rects.append((left, top, right - left, bottom - top))
+    return rects
+
+
+def update_rects(w: QWidget, rects: Iterable[tuple[int, int, int, int]]) -> None:
+    """Ask Qt to repaint ``rects`` of ``w`` (it merges them into the widget's dirty region)."""
+    for x, y, width, height in rects:
+        w.update(x, y, width, height)
 
 
 def remember(cache: dict, key: object, value: _T, limit: int = 12) -> _T:
