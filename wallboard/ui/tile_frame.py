@@ -24,15 +24,19 @@ class StaleOverlay(QWidget):
         self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         self.text = ""
         self.theme: Theme = theme("dark")
+        self._up = False  # shown by set_text (Qt shows it when its tile is shown)
         self.hide()
 
     def set_text(self, text: str | None) -> None:
+        # Called at every view change of every tile: whether it is up is kept here, not asked of Qt each time.
         if not text:
-            if self.isVisible():
+            if self._up:
+                self._up = False
                 self.hide()
             return
-        if text != self.text or not self.isVisible():
+        if text != self.text or not self._up:
             self.text = text
+            self._up = True
             self.setGeometry(self.parentWidget().rect())
             self.raise_()
             self.show()
