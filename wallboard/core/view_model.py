@@ -379,7 +379,6 @@ def figure_tile_view(tile: FigureTile, fig: dict[str, Any] | None, queue_name: s
     unit, detail = "", ""
     bar = bar_goal = None
     t = fig.get("sl_threshold_s")
-    goal_text = f"goal {format_pct(fig['sl_target_pct'])}% in {t} s" if t is not None else "mixed goals"
     if kind == "waiting":
         text = format_count(value)
         over = fig.get("waiting_over_threshold", 0)
@@ -397,6 +396,7 @@ def figure_tile_view(tile: FigureTile, fig: dict[str, Any] | None, queue_name: s
         detail = f"{format_count(fig.get('handled'))} handled"
     elif kind == "service_level":
         text, unit = format_pct(value), "%"
+        goal_text = f"goal {format_pct(fig['sl_target_pct'])}% in {t} s" if t is not None else "mixed goals"
         detail = goal_text + (f" · {sl_formula_text}" if tile.show_formula else "")
         # Quantised to 0.1 %: finer steps are below a pixel and would repaint the tile for nothing.
         bar = None if value is None else round(min(1.0, max(0.0, value / 100)), 3)
@@ -413,15 +413,15 @@ def figure_tile_view(tile: FigureTile, fig: dict[str, Any] | None, queue_name: s
     else:  # occupancy
         text, unit = format_pct(value), "%"
         detail = "busy / (busy + available)"
-    th = tile.thresholds or default_thresholds(kind, fig)
-    lower_is_worse = kind in ("service_level", "occupancy")
-    sev = _severity(value, th, lower_is_worse)
-    if kind == "longest_wait" and not fig.get("waiting"):
-        sev = "ok" if th else "none"
     flash = False
-    if alert is not None:
+    if alert is not None:  # the alert rules decide (their thresholds, hold times, hysteresis)
         sev = ALERT_SEVERITY[alert[0]]
         flash = flash_on and sev in ("warn", "alarm") and not alert[1]
+    else:
+        th = tile.thresholds or default_thresholds(kind, fig)
+        sev = _severity(value, th, kind in ("service_level", "occupancy"))
+        if kind == "longest_wait" and not fig.get("waiting"):
+            sev = "ok" if th else "none"
     sev_text = _SEVERITY_TEXT.get((kind, sev), {"warn": "warning", "alarm": "alarm"}.get(sev, ""))
     return TileView(
         kind, title, text, unit, detail, sev, sev_text, _trend(kind, ring, value), UP_IS_GOOD[kind],

@@ -53,6 +53,7 @@ class FigureTileWidget(TileFrame):
         self._pieces_cache: dict[tuple, tuple[Piece, ...]] = {}  # the last few views' runs of pieces, by run
         self._shown: tuple[TileView, tuple, tuple[tuple[Piece, ...], ...]] | None = None  # view, panel key, runs
         self._detail_font: tuple[float, QFont, QFontMetrics, QFontMetricsF] | None = None
+        self._detail_place: tuple[QRectF, float, float, float] | None = None  # detail rect, left, baseline, width
 
     def set_theme(self, t: Theme) -> None:
         self._panel = None
@@ -274,11 +275,16 @@ class FigureTileWidget(TileFrame):
         if not text:
             return ()
         dim = self.theme.text_dim
-        left, top = detail.left(), detail.top()
-        baseline = top + (detail.height() - fmf.height()) / 2 + fmf.ascent()
+        place = self._detail_place
+        if place is None or place[0] is not detail:  # (the areas are remade when the geometry changes)
+            top = detail.top()
+            place = self._detail_place = (detail, detail.left(), top + (detail.height() - fmf.height()) / 2
+                                          + fmf.ascent(), detail.width())
+        _rect, left, baseline, room = place
         pieces, end = small_text_pieces(left, baseline, text, px, dim, self._geo[3])
-        if end - left <= detail.width():
+        if end - left <= room:
             return pieces
+        top = detail.top()
         width = int(detail.width())
         text = fm.elidedText(text, Qt.TextElideMode.ElideRight, width)
         advance = fmf.horizontalAdvance(text)
