@@ -17,7 +17,6 @@ from wallboard.ui.figure_tile import (
     changed_rects,
     paint_pieces,
     rect_bounds,
-    region_rects,
     remember,
     update_rects,
 )
@@ -237,12 +236,10 @@ class AgentStatesWidget(TileFrame):
         return got[1]
 
     def paintEvent(self, event: QPaintEvent) -> None:
-        p = self.begin_paint()
-        if p is None:
+        begun = self.begin_partial_paint(event)
+        if begun is None:
             return
-        if self._sync_geometry() and event.rect() != self.rect():
-            self.update()  # resized (or moved to another screen) since the last view change: all of it, next
-        rects = region_rects(event)
+        p, rects = begun
         area = self._paint_cached_panel(p, self.view, rects)
         paint_pieces(p, self._runs(self.view, area), rects)
         p.end()

@@ -30,7 +30,7 @@ from wallboard.core.view_model import DASH, TileView
 from wallboard.ui.alert_badge import ICON_ROOM, paint_badge_icon, paint_flash
 from wallboard.ui.sparkline import Sparkline
 from wallboard.ui.theme import Theme, make_font
-from wallboard.ui.tile_frame import DETAIL_PX, TileFrame, ref_height
+from wallboard.ui.tile_frame import DETAIL_PX, Rect, TileFrame, ref_height
 
 _T = TypeVar("_T")
 CAP_HEIGHT = 0.727  # Inter's cap/digit height as a fraction of the pixel size
@@ -183,13 +183,11 @@ class FigureTileWidget(TileFrame):
                 self.spark.setGeometry(spark.toAlignedRect())
 
     def paintEvent(self, event: QPaintEvent) -> None:
-        p = self.begin_paint()
-        if p is None:
+        begun = self.begin_partial_paint(event)
+        if begun is None:
             return
-        if self._sync_geometry() and event.rect() != self.rect():
-            self.update()  # resized (or moved to another screen) since the last view change: all of it, next
+        p, rects = begun
         panel = self._panel_pixmap(self.view)
-        rects = region_rects(event)
         blit_panel(p, panel, rects, self._geo[3])
         paint_pieces(p, self._runs(self.view), rects)
         p.end()
@@ -493,19 +491,6 @@ def _place_small(token: str, x: float, baseline: float, px: float, color: QColor
               math.ceil(pos.x() + pm.width() / dpr) + 1, math.ceil(pos.y() + pm.height() / dpr) + 1)
     return Piece(("small", token, x, baseline, px, color.rgba()), bounds,
                  lambda p, pos=pos, pm=pm: p.drawPixmap(pos, pm)), g.advance
-
-
-Rect = tuple[int, int, int, int]  # (left, top, right, bottom), right/bottom exclusive
-
-
-def region_rects(event: QPaintEvent) -> list[Rect]:
-    """The rects of the region a paint event repaints."""
-    region = event.region()
-    if region.rectCount() == 1:
-        r = event.rect()
-        x, y = r.x(), r.y()
-        return [(x, y, x + r.width(), y + r.height())]
-    return [(r.x(), r.y(), r.x() + r.width(), r.y() + r.height()) for r in region]
 
 
 def blit_panel(p: QPainter, panel: QPixmap, rects: Sequence[Rect], dpr: float) -> None:

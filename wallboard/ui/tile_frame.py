@@ -10,6 +10,18 @@ from wallboard.ui.theme import Theme, make_font, theme
 
 DETAIL_PX = 0.0165  # small text (detail lines, state labels) as a fraction of the window's height
 
+Rect = tuple[int, int, int, int]  # (left, top, right, bottom), right/bottom exclusive
+
+
+def region_rects(event: QPaintEvent) -> list[Rect]:
+    """The rects of the region a paint event repaints."""
+    region = event.region()
+    if region.rectCount() == 1:
+        r = event.rect()
+        x, y = r.x(), r.y()
+        return [(x, y, x + r.width(), y + r.height())]
+    return [(r.x(), r.y(), r.x() + r.width(), r.y() + r.height()) for r in region]
+
 
 def ref_height(w: QWidget) -> float:
     """Text sizes follow the window's height, so they stay consistent from tile to tile."""
@@ -130,6 +142,16 @@ class TileFrame(QWidget):
             p.end()
             return None
         return p
+
+    def begin_partial_paint(self, event: QPaintEvent) -> tuple[QPainter, list[Rect]] | None:
+        """``begin_paint``, and the rects of the region to repaint. A tile resized (or moved to another screen)
+        since its last view change asks for a whole repaint, next."""
+        p = self.begin_paint()
+        if p is None:
+            return None
+        if self._sync_geometry() and event.rect() != self.rect():
+            self.update()
+        return p, region_rects(event)
 
     def paint_panel(self, p: QPainter, title: str, right_text: str = "",
                     right_color: QColor | None = None) -> QRectF:
