@@ -94,14 +94,13 @@ def main() -> int:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     if args.baseline:
         load_modules_at(args.baseline)
-    from PySide6.QtWidgets import QApplication
-
     from wallboard.core.board_config import BoardConfig
     from wallboard.ui.agent_states_tile import AgentStatesWidget
     from wallboard.ui.figure_tile import FigureTileWidget
+    from wallboard.ui.qt_app import make_application
     from wallboard.ui.window import BoardWindow
 
-    app = QApplication(["wallboard-tile-bench"])
+    app = make_application(["wallboard-tile-bench"])  # as the app makes it
     times: dict[str, list[float]] = {}
     painted = [0.0]  # paintEvent ms of these tiles since the last refresh
     for cls in (FigureTileWidget, AgentStatesWidget):

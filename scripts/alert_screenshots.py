@@ -20,7 +20,8 @@ from wallboard.core.board_config import AgentStateTile, BoardConfig, FigureTile,
 from wallboard.core.engine import MetricsEngine
 from wallboard.core.view_model import LinkStatus, agent_row
 from wallboard.sim import Simulator, load_scenario
-from wallboard.ui.render import ensure_app, save_png
+from wallboard.ui.qt_app import make_application
+from wallboard.ui.render import save_png
 from wallboard.ui.window import BoardWindow
 
 OUT = Path(__file__).resolve().parent.parent / "docs" / "images"
@@ -40,7 +41,7 @@ def surge_config(zone: str) -> BoardConfig:
 
 
 def render(at_local: str = "10:34:10", size: tuple[int, int] = (1920, 1080), desktop: bool = False) -> Path:
-    ensure_app()
+    make_application()
     scen = load_scenario("site")
     zone = ZoneInfo(scen.timezone)
     day = date(2026, 11, 23)

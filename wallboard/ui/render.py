@@ -6,7 +6,6 @@ from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication
 from PySide6.QtGui import QImage
-from PySide6.QtWidgets import QApplication
 
 from wallboard.core.board_config import BoardConfig
 from wallboard.core.engine import MetricsEngine
@@ -15,15 +14,11 @@ from wallboard.ui.board import BoardWidget
 from wallboard.ui.qt_app import make_application
 
 
-def ensure_app() -> QApplication:
-    return make_application()
-
-
 def render_board(config: BoardConfig, engine: MetricsEngine, link: LinkStatus, now: float,
                  size: tuple[int, int], theme_name: str | None = None, *, page: int = 0,
                  view_model: BoardViewModel | None = None) -> QImage:
     """Lay the board out at ``size`` (logical pixels), build the view as of ``now`` and paint it."""
-    ensure_app()
+    make_application()
     board = BoardWidget(config, theme_name)
     board.resize(*size)
     board.show()  # offscreen platform: lays out and paints into a backing store, nothing on screen
