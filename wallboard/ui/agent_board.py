@@ -27,6 +27,7 @@ from wallboard.ui.theme import Theme, make_font
 from wallboard.ui.tile_frame import TileFrame, ref_height
 
 ELIDE = Qt.TextElideMode.ElideRight
+_INK = 3  # px of room around a word's advance in its piece: ink may reach past it (italic, overhangs)
 # (where, what: AgentCell or section header title, (x, y, w, h) of where as ints: read per cell per paint
 # without four calls into Qt)
 Item = tuple[QRect, object, tuple[int, int, int, int]]
@@ -41,6 +42,7 @@ class AgentBoardWidget(TileFrame):
         self._fonts: tuple[QFont, QFont, QFont, QFont] | None = None
         self._cell_cache: dict[tuple, QPixmap] = {}  # insertion-ordered: oldest first
         self._time_cache: dict[tuple, QPixmap] = {}  # time-in-state texts ("4:05"), oldest first
+        self._word_cache: dict[tuple, tuple[QPixmap, float, int]] = {}  # words of names, reasons (_word_piece)
         self._grid: tuple[tuple, QRectF, tuple[int, int]] | None = None  # (size key, grid rect, shape)
         self._slot_cache: tuple[tuple, tuple[int, list[Slot], list[list[Slot]]]] | None = None
         self.cells_painted = 0  # for tests and benchmarks: cells drawn by the last paint
@@ -156,12 +158,14 @@ class AgentBoardWidget(TileFrame):
         self._fonts = None
         self._cell_cache.clear()
         self._time_cache.clear()
+        self._word_cache.clear()
         if self.view is not None:
             self._items = self._layout(self.view)  # type: ignore[arg-type]
 
     def set_theme(self, t: Theme) -> None:
         self._cell_cache.clear()
         self._time_cache.clear()
+        self._word_cache.clear()
         super().set_theme(t)
 
     def _cell_fonts(self) -> tuple[QFont, QFont, QFont, QFont]:
@@ -270,24 +274,29 @@ class AgentBoardWidget(TileFrame):
         pm = self._cell_cache.get(key)
         if pm is not None:
             return pm
+        # A miss is common: paged by time in state, a page of a large centre takes in dozens of new agents
+        # a second. Its texts come from pieces shaped once (a name word by word, a reason whole), so a miss
+        # is blits, not text shaping; a text too wide for its place is elided the slow way.
         pm = QPixmap(self._cell_base(cell.state, cell.code, w, h, stale, fonts))  # shared until painted on
         p = QPainter(pm)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
-        t = self.theme
         name_f, reason_f, time_f, _ = fonts
         pad = h * 0.14
         left = h * 1.05 + pad
         inner_w = w - left - pad
-        name_rect = QRectF(left, h * 0.06, inner_w - self._time_width(time_f) - pad, h * 0.5)
-        p.setFont(name_f)
-        p.setPen(t.text)
-        p.drawText(name_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-                   QFontMetricsF(name_f).elidedText(cell.name, ELIDE, name_rect.width()))
-        p.setFont(reason_f)
-        p.setPen(t.text_dim)
-        bottom = QRectF(left, h * 0.5, inner_w, h * 0.44)
-        p.drawText(bottom, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-                   QFontMetricsF(reason_f).elidedText(cell.reason, ELIDE, bottom.width()))
+        name_w = inner_w - self._time_width(time_f) - pad
+        if not self._paint_words(p, cell.name.split(" "), 0, left, name_w, h, name_f):
+            name_rect = QRectF(left, h * 0.06, name_w, h * 0.5)
+            p.setFont(name_f)
+            p.setPen(self.theme.text)
+            p.drawText(name_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                       QFontMetricsF(name_f).elidedText(cell.name, ELIDE, name_rect.width()))
+        if not self._paint_words(p, [cell.reason], 1, left, inner_w, h, reason_f):
+            bottom = QRectF(left, h * 0.5, inner_w, h * 0.44)
+            p.setFont(reason_f)
+            p.setPen(self.theme.text_dim)
+            p.drawText(bottom, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                       QFontMetricsF(reason_f).elidedText(cell.reason, ELIDE, bottom.width()))
         p.end()
         cache = self._cell_cache
         cache[key] = pm
@@ -295,6 +304,55 @@ class AgentBoardWidget(TileFrame):
         while len(cache) > limit:
             del cache[next(iter(cache))]
         return pm
+
+    def _paint_words(self, p: QPainter, words: list[str], line: int, left: float, width: float, h: int,
+                     font: QFont) -> bool:
+        """Paint ``words`` (one space apart) left-aligned on the cell's ``line`` (0: name, 1: reason) from
+        their cached pieces; False, painting nothing, when they do not fit in ``width``."""
+        pieces = [self._word_piece(word, line, h, font) for word in words]
+        space = self._word_piece(" ", line, h, font)[1] if len(words) > 1 else 0.0
+        if sum(piece[1] for piece in pieces) + space * (len(words) - 1) > width:
+            return False
+        x = left
+        for pm, adv, top in pieces:
+            if not pm.isNull():
+                p.drawPixmap(QPointF(round(x) - _INK, top), pm)
+            x += adv + space
+        return True
+
+    def _word_piece(self, word: str, line: int, h: int, font: QFont) -> tuple[QPixmap, float, int]:
+        """A word of a cell's name (``line`` 0) or a whole reason (1), drawn once as it would be in the cell,
+        in a transparent pixmap just tall enough for its line: (pixmap, advance, its top in the cell). A few
+        hundred distinct words cover a large centre's names."""
+        key = (word, line, h)
+        hit = self._word_cache.get(key)
+        if hit is not None:
+            return hit
+        adv = QFontMetricsF(font).horizontalAdvance(word)
+        band_top, band_h = (h * 0.5, h * 0.44) if line else (h * 0.06, h * 0.5)
+        top = math.floor(band_top)
+        if not word.strip():
+            piece = (QPixmap(), adv, top)
+        else:
+            dpr = self.devicePixelRatioF()
+            w = math.ceil(adv) + 2 * _INK
+            ph = math.ceil(band_top + band_h) - top
+            pm = QPixmap(math.ceil(w * dpr), math.ceil(ph * dpr))
+            pm.setDevicePixelRatio(dpr)
+            pm.fill(Qt.GlobalColor.transparent)
+            tp = QPainter(pm)
+            tp.setRenderHint(QPainter.RenderHint.Antialiasing)
+            tp.setFont(font)
+            tp.setPen(self.theme.text_dim if line else self.theme.text)
+            tp.drawText(QRectF(_INK, band_top - top, w, band_h),
+                        Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, word)
+            tp.end()
+            piece = (pm, adv, top)
+        cache = self._word_cache
+        cache[key] = piece
+        while len(cache) > 1024:  # oldest first (at 4K a piece is ~15 KB)
+            del cache[next(iter(cache))]
+        return piece
 
     def _time_width(self, time_f: QFont) -> float:
         key = ("time_w", time_f.pixelSize())
