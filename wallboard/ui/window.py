@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QComboBox, QLabel, QMainWindow, QToolBar, QWidget
 
@@ -19,7 +19,6 @@ from wallboard.ui.controller import BoardController
 
 
 class BoardWindow(QMainWindow):
-    painted = Signal(float)  # perf_counter() after a repaint of the window finished (benchmarks)
     closing = Signal()
 
     def __init__(self, config: BoardConfig, *, theme_name: str | None = None, kiosk: bool = False,
@@ -108,12 +107,6 @@ class BoardWindow(QMainWindow):
         self.controller.set_queue_filter(self.queue_box.itemData(index))
 
     # ------------------------------------------------------------------ events
-    def event(self, e: QEvent) -> bool:
-        handled = super().event(e)
-        if e.type() == QEvent.Type.UpdateRequest:  # the backing store has just been repainted
-            self.painted.emit(time.perf_counter())
-        return handled
-
     def closeEvent(self, event: QCloseEvent) -> None:
         self.controller.stop()
         self.closing.emit()
