@@ -225,7 +225,8 @@ BOARD_SIZE = (1400, 520)
 
 def _board_views() -> list[AgentBoardView]:
     """A board of 30 agents through in-place changes (one cell, two cells, a page of none), a regrouping
-    (cells move between groups), a new page text and staleness, as the controller makes them."""
+    (cells move between groups), staleness, and a logout and a login (a new page text with regrouped cells),
+    as the controller makes them."""
     t0 = 1_800_000_000.0
     rows = {f"A{i:02d}": {"agent_id": f"A{i:02d}", "name": f"Agent {i}", "team": "t", "queues": ["q"],
                           "state": ("available", "on_call", "wrap_up")[i % 3], "reason": "", "since": t0 - 200 + i * 5}
@@ -253,6 +254,11 @@ def _board_views() -> list[AgentBoardView]:
     views.append(grouped(t0 + 3))
     views.append(grouped(t0 + 4))  # the clocks alone tick
     views.append(grouped(t0 + 400))  # ... past ten minutes: "10m", a narrower text
+    views.append(change(t0 + 400.2, views[-1], A07="logged_out"))  # in place: logged out
+    views.append(grouped(t0 + 401))  # regrouped: one agent fewer, a new page text
+    assert views[-1].page_text != views[-2].page_text
+    views.append(change(t0 + 401.2, views[-1], A07="available"))  # back: in place, then a new page text again
+    views.append(grouped(t0 + 401.5))
     return views
 
 

@@ -115,11 +115,12 @@ class AgentBoardWidget(TileFrame):
     def view_changed(self, old: object | None, new: object) -> None:
         assert isinstance(new, AgentBoardView)
         prev = self._items
-        if (not isinstance(old, AgentBoardView) or old.title != new.title
-                or old.page_text != new.page_text or old.stale != new.stale):
+        if not isinstance(old, AgentBoardView) or old.title != new.title or old.stale != new.stale:
             self._items = self._layout(new)
             self.update()
             return
+        if old.page_text != new.page_text:  # (the agents' count: it changes with every login and logout)
+            self.update(self._title_row_rect())
         patched = _patched_items(prev, old, new, self._clock_rect)
         if patched is not None:  # cells changed in place (between regroupings): only they are repainted
             self._items, rects = patched
@@ -144,6 +145,10 @@ class AgentBoardWidget(TileFrame):
                     dirty += b[0]
         if not dirty.isEmpty():
             self.update(dirty)
+
+    def _title_row_rect(self) -> QRect:
+        """The panel above the cells: title and page text."""
+        return QRect(0, 0, self.width(), math.ceil(self._grid_rect().top()))
 
     def _clock_rect(self, xywh: tuple[int, int, int, int], *texts: str) -> QRect:
         """Where a cell's clock is drawn (see _paint_cell), wide enough for each of ``texts``."""
@@ -196,12 +201,15 @@ class AgentBoardWidget(TileFrame):
                      and it[2][1] < bottom and it[2][1] + it[2][3] > top]
             p.setClipRegion(clip)
             p.setRenderHint(QPainter.RenderHint.Antialiasing)
-            covered = QRegion()  # cell pixmaps are opaque: clear only the rest to the tile's colour
-            for rect, what, _ in items:
-                if type(what) is AgentCell:
-                    covered += rect
-            for r in clip.subtracted(covered):
-                p.fillRect(r, self.theme.tile)
+            if top < self._title_row_rect().bottom() + 1:  # the page text changed: the panel, within the clip
+                self.paint_panel(p, v.title, v.page_text)
+            else:
+                covered = QRegion()  # cell pixmaps are opaque: clear only the rest to the tile's colour
+                for rect, what, _ in items:
+                    if type(what) is AgentCell:
+                        covered += rect
+                for r in clip.subtracted(covered):
+                    p.fillRect(r, self.theme.tile)
         painted = 0
         if v is not None:
             fonts = self._cell_fonts()
