@@ -418,18 +418,35 @@ def big_text_pieces(x: float, baseline: float, text: str, px: int, color: QColor
 def _big_text_pieces(x: float, baseline: float, text: str, px: int, rgba: int,
                      dpr: float) -> tuple[tuple[Piece, ...], float]:
     pieces = []
-    color = QColor.fromRgba(rgba)
+    placed = _BIG_PLACED
     for ch in text:
-        g = cached_glyph(ch, px, color, dpr)
-        if g.pixmap is not None:
-            pos = QPointF(x + g.left, baseline + g.top)
-            pm = g.pixmap
-            bounds = (math.floor(pos.x()) - 1, math.floor(pos.y()) - 1,
-                      math.ceil(pos.x() + pm.width() / dpr) + 1, math.ceil(pos.y() + pm.height() / dpr) + 1)
-            pieces.append(Piece(("glyph", ch, x, baseline, px, rgba), bounds,
-                                lambda p, pos=pos, pm=pm: p.drawPixmap(pos, pm)))
-        x += g.advance
+        key = (ch, x, baseline, px, rgba, dpr)
+        hit = placed.get(key)
+        if hit is None:  # a count that ticks keeps most of its glyphs where they were (tabular digits)
+            hit = placed[key] = _place_big(ch, x, baseline, px, rgba, dpr)
+            while len(placed) > _BIG_PLACED_LIMIT:
+                del placed[next(iter(placed))]
+        piece, advance = hit
+        if piece is not None:
+            pieces.append(piece)
+        x += advance
     return tuple(pieces), x
+
+
+_BIG_PLACED: dict[tuple, tuple[Piece | None, float]] = {}  # (glyph, x, baseline, size, colour, ratio) -> piece
+_BIG_PLACED_LIMIT = 512
+
+
+def _place_big(ch: str, x: float, baseline: float, px: int, rgba: int, dpr: float) -> tuple[Piece | None, float]:
+    g = cached_glyph(ch, px, QColor.fromRgba(rgba), dpr)
+    if g.pixmap is None:
+        return None, g.advance
+    pos = QPointF(x + g.left, baseline + g.top)
+    pm = g.pixmap
+    bounds = (math.floor(pos.x()) - 1, math.floor(pos.y()) - 1,
+              math.ceil(pos.x() + pm.width() / dpr) + 1, math.ceil(pos.y() + pm.height() / dpr) + 1)
+    piece = Piece(("glyph", ch, x, baseline, px, rgba), bounds, lambda p, pos=pos, pm=pm: p.drawPixmap(pos, pm))
+    return piece, g.advance
 
 
 # Small text (detail lines) in pieces: each digit alone (tabular: a ticking count changes glyphs in place) and
