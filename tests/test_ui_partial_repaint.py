@@ -30,8 +30,8 @@ from wallboard.core.view_model import (
 )
 from wallboard.ui import agent_states_tile, figure_tile
 from wallboard.ui.agent_board import AgentBoardWidget
-from wallboard.ui.agent_states_tile import AgentStatesWidget
-from wallboard.ui.figure_tile import FigureTileWidget
+from wallboard.ui.agent_states_tile import AgentStatesWidget, bar_changed_rects
+from wallboard.ui.figure_tile import FigureTileWidget, Piece
 from wallboard.ui.theme import theme
 from wallboard.ui.tile_frame import TileFrame
 
@@ -139,10 +139,26 @@ def test_agent_states_repaints_only_the_changed_column_and_the_bar(qtbot) -> Non
     w.set_view(AGENT_VIEWS[1])  # "28" -> "29" in the third of six columns
     rects = [QRect(*a) for a in dirty]  # update(x, y, w, h), a call per rect
     col_w = w.width() / 6
-    digit = [r for r in rects if r.bottom() < w.height() * 0.8]  # the count; the other rect is the bar
-    assert len(rects) == 2 and len(digit) == 1
+    digit = [r for r in rects if r.bottom() < w.height() * 0.8]  # the count; the others are in the bar
+    assert len(digit) == 1
     assert 2 * col_w < digit[0].left() and digit[0].right() < 3 * col_w
     assert digit[0].width() < col_w / 2  # the changed digit, not the whole count
+    bar = [r for r in rects if r not in digit]
+    # 58 -> 59 agents: every edge between shares moved a little; only the pixels around the edges repaint
+    assert 1 <= len(bar) <= 5 and sum(r.width() for r in bar) < w.width() / 10
+
+
+def test_the_bar_repaints_where_an_edge_moved() -> None:
+    def bar(*segments):
+        return Piece(("bar", segments), (0, 100, 200, 110), lambda p: None)
+
+    old = bar((0.0, 50.0, 1), (50.0, 120.0, 2), (120.0, 200.0, 3))
+    assert bar_changed_rects(old, old) == []
+    # the edge between the first two shares moves from 50 to 52: x 50..52 turns from colour 2 to 1
+    assert bar_changed_rects(old, bar((0.0, 52.0, 1), (52.0, 120.0, 2), (120.0, 200.0, 3))) == [(49, 100, 4, 10)]
+    # a share goes (its pixels take the next colour) and the bar's end comes in: two stretches
+    assert bar_changed_rects(old, bar((0.0, 120.0, 1), (120.0, 190.0, 3))) == [(49, 100, 72, 10),
+                                                                              (189, 100, 12, 10)]
 
 
 # ------------------------------------------------------------------------------------------- figure tiles
