@@ -1,0 +1,102 @@
+"""Refresh benchmark: process CPU per refresh and repaint of the whole board, in a tight loop (warm caches).
+
+The real controller of a shown BoardWindow (3840x2160, offscreen) fed by the `large` scenario: 12 events per
+refresh at 25 refreshes a second of board time (~300 events/s), each refresh followed by its repaint pass;
+the engine starts from the first half hour of the day. No feed, no pauses: this measures the work itself,
+steadier than benchmarks/ui.py (whose figures also hold the cold start after each 40 ms pause, see
+docs/ui.md), so a change to the refresh path shows here first. Process CPU, so Qt's helper threads count.
+
+    .venv/bin/python benchmarks/refresh.py [--json] [--steps 1500] [--cprofile FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--json", action="store_true", help='print one JSON object {"ms_per_refresh", ...}')
+    ap.add_argument("--steps", type=int, default=1500, help="refreshes timed")
+    ap.add_argument("--cprofile", metavar="FILE", help="profile the timed refreshes to FILE (pstats)")
+    args = ap.parse_args()
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from wallboard.core.board_config import BoardConfig
+    from wallboard.core.engine import MetricsEngine
+    from wallboard.core.view_model import LinkStatus
+    from wallboard.sim import Simulator, load_scenario
+    from wallboard.tuning import tune_gc
+    from wallboard.ui.qt_app import make_application
+    from wallboard.ui.window import BoardWindow
+
+    tune_gc()  # as the `wallboard` command does
+    app = make_application(["wallboard-refresh-bench"])
+    win = BoardWindow(BoardConfig(), kiosk=True)
+    win.resize(3840, 2160)
+    win.show()
+    for _ in range(5):
+        app.processEvents()
+    hz, per = 25.0, 12
+    scen = load_scenario("large")
+    start = datetime(2026, 3, 10, 8, 0, tzinfo=ZoneInfo(scen.timezone)).timestamp()
+    sim = Simulator(scen, seed=1, start=start)
+    init = sim.events_until(start + 1800)
+    pool: list = []
+    t = start + 1800
+    while len(pool) < args.steps * per:
+        t += 600
+        pool.extend(sim.events_until(t))
+    t0 = 1_800_000_000.0
+    ctl = win.controller
+    ctl.stop()  # the loop below refreshes
+    eng = MetricsEngine(ctl.config.metrics)
+    eng.apply_many([dataclasses.replace(e, ts=t0) for e in init])
+    ctl.engine = eng
+    ctl._agents_dirty = True
+    clock = {"now": t0}
+    ctl._clock = lambda: clock["now"]
+    ctl.set_link(LinkStatus("live", last_data_at=t0))
+    ctl.refresh()
+    app.processEvents()
+    batches = [[dataclasses.replace(e, ts=t0 + (i + 1) / hz) for e in pool[i * per:(i + 1) * per]]
+               for i in range(args.steps)]
+    prof = None
+    if args.cprofile:
+        import cProfile
+        prof = cProfile.Profile()
+        prof.enable()
+    c0, w0 = time.process_time(), time.perf_counter()
+    for i, batch in enumerate(batches):
+        clock["now"] = t0 + (i + 1) / hz
+        ctl.apply_events(batch, i)
+        ctl.refresh()
+        app.processEvents()  # the repaint pass
+    cpu_s, wall_s = time.process_time() - c0, time.perf_counter() - w0
+    if prof is not None:
+        prof.disable()
+        prof.dump_stats(args.cprofile)
+    result = {"ms_per_refresh": round(cpu_s / args.steps * 1000, 3), "steps": args.steps,
+              "events_per_refresh": per, "wall_ms_per_refresh": round(wall_s / args.steps * 1000, 3),
+              "size": "3840x2160", "scenario": "large"}
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(f"process CPU per refresh + repaint: {result['ms_per_refresh']:.3f} ms "
+              f"({args.steps} refreshes of {per} events, wall {result['wall_ms_per_refresh']:.3f} ms)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
