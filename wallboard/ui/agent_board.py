@@ -258,18 +258,10 @@ class AgentBoardWidget(TileFrame):
         hit = self._time_cache.get(key)
         if hit is not None:
             return hit  # type: ignore[return-value]
-        dpr = self.devicePixelRatioF()
         fm = QFontMetricsF(font)
         w, rh = math.ceil(fm.horizontalAdvance(text)) + 2, h * 0.5
-        pm = QPixmap(math.ceil(w * dpr), math.ceil(rh * dpr))
-        pm.setDevicePixelRatio(dpr)
-        pm.fill(Qt.GlobalColor.transparent)
-        tp = QPainter(pm)
-        tp.setRenderHint(QPainter.RenderHint.Antialiasing)
-        tp.setFont(font)
-        tp.setPen(self.theme.text_dim if stale else self.theme.text)
-        tp.drawText(QRectF(0, 0, w, rh), Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, text)
-        tp.end()
+        pm = self._text_pixmap(w, rh, font, self.theme.text_dim if stale else self.theme.text, QRectF(0, 0, w, rh),
+                               Qt.AlignmentFlag.AlignRight, text)
         cache = self._time_cache
         cache[key] = (pm, w)
         while len(cache) > 2048:  # 0:00 to 9:59 and the coarser texts after, in live and stale colours
@@ -342,25 +334,31 @@ class AgentBoardWidget(TileFrame):
         if not word.strip():
             piece = (QPixmap(), adv, top)
         else:
-            dpr = self.devicePixelRatioF()
             w = math.ceil(adv) + 2 * _INK
-            ph = math.ceil(band_top + band_h) - top
-            pm = QPixmap(math.ceil(w * dpr), math.ceil(ph * dpr))
-            pm.setDevicePixelRatio(dpr)
-            pm.fill(Qt.GlobalColor.transparent)
-            tp = QPainter(pm)
-            tp.setRenderHint(QPainter.RenderHint.Antialiasing)
-            tp.setFont(font)
-            tp.setPen(self.theme.text_dim if line else self.theme.text)
-            tp.drawText(QRectF(_INK, band_top - top, w, band_h),
-                        Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, word)
-            tp.end()
+            pm = self._text_pixmap(w, math.ceil(band_top + band_h) - top, font,
+                                   self.theme.text_dim if line else self.theme.text,
+                                   QRectF(_INK, band_top - top, w, band_h), Qt.AlignmentFlag.AlignLeft, word)
             piece = (pm, adv, top)
         cache = self._word_cache
         cache[key] = piece
         while len(cache) > 1024:  # oldest first (at 4K a piece is ~15 KB)
             del cache[next(iter(cache))]
         return piece
+
+    def _text_pixmap(self, w: float, h: float, font: QFont, color: QColor, rect: QRectF,
+                     align: Qt.AlignmentFlag, text: str) -> QPixmap:
+        """``text`` drawn once in ``rect`` (aligned, vertically centred) of a transparent w x h pixmap."""
+        dpr = self.devicePixelRatioF()
+        pm = QPixmap(math.ceil(w * dpr), math.ceil(h * dpr))
+        pm.setDevicePixelRatio(dpr)
+        pm.fill(Qt.GlobalColor.transparent)
+        tp = QPainter(pm)
+        tp.setRenderHint(QPainter.RenderHint.Antialiasing)
+        tp.setFont(font)
+        tp.setPen(color)
+        tp.drawText(rect, align | Qt.AlignmentFlag.AlignVCenter, text)
+        tp.end()
+        return pm
 
     def _time_width(self, time_f: QFont) -> float:
         key = ("time_w", time_f.pixelSize())

@@ -417,14 +417,28 @@ def big_text_pieces(x: float, baseline: float, text: str, px: int, color: QColor
 @lru_cache(maxsize=64)  # runs hold their glyph pixmaps: few, so the glyph cache's limit still bounds memory
 def _big_text_pieces(x: float, baseline: float, text: str, px: int, rgba: int,
                      dpr: float) -> tuple[tuple[Piece, ...], float]:
+    # A count that ticks keeps most of its glyphs where they were (tabular digits).
+    return placed_pieces(text, x, baseline, px, rgba, dpr, "glyph")
+
+
+# Pieces are made anew whenever a text changes, but its digits and words mostly keep their places (tabular
+# digits): each placed piece, by (kind, token, x, baseline, size, colour, ratio), is made once.
+_PLACED: dict[tuple, tuple[Piece | None, float]] = {}
+_PLACED_LIMIT = 1536
+
+
+def placed_pieces(tokens: Iterable[str], x: float, baseline: float, px: float, rgba: int, dpr: float,
+                  kind: str) -> tuple[tuple[Piece, ...], float]:
+    """``tokens`` (big glyphs, ``kind`` "glyph", or detail-line tokens, "small") set from ``x`` on ``baseline``
+    as pieces, each made once per place; returns them and the x after them."""
     pieces = []
-    placed = _BIG_PLACED
-    for ch in text:
-        key = (ch, x, baseline, px, rgba, dpr)
+    placed = _PLACED
+    for token in tokens:
+        key = (kind, token, x, baseline, px, rgba, dpr)
         hit = placed.get(key)
-        if hit is None:  # a count that ticks keeps most of its glyphs where they were (tabular digits)
-            hit = placed[key] = _place_big(ch, x, baseline, px, rgba, dpr)
-            while len(placed) > _BIG_PLACED_LIMIT:
+        if hit is None:
+            hit = placed[key] = _place(kind, token, x, baseline, px, rgba, dpr)
+            while len(placed) > _PLACED_LIMIT:
                 del placed[next(iter(placed))]
         piece, advance = hit
         if piece is not None:
@@ -433,19 +447,17 @@ def _big_text_pieces(x: float, baseline: float, text: str, px: int, rgba: int,
     return tuple(pieces), x
 
 
-_BIG_PLACED: dict[tuple, tuple[Piece | None, float]] = {}  # (glyph, x, baseline, size, colour, ratio) -> piece
-_BIG_PLACED_LIMIT = 512
-
-
-def _place_big(ch: str, x: float, baseline: float, px: int, rgba: int, dpr: float) -> tuple[Piece | None, float]:
-    g = cached_glyph(ch, px, QColor.fromRgba(rgba), dpr)
+def _place(kind: str, token: str, x: float, baseline: float, px: float, rgba: int,
+           dpr: float) -> tuple[Piece | None, float]:
+    color = QColor.fromRgba(rgba)
+    g = cached_glyph(token, px, color, dpr) if kind == "glyph" else cached_small(token, px, color, dpr)
     if g.pixmap is None:
         return None, g.advance
     pos = QPointF(x + g.left, baseline + g.top)
     pm = g.pixmap
     bounds = (math.floor(pos.x()) - 1, math.floor(pos.y()) - 1,
               math.ceil(pos.x() + pm.width() / dpr) + 1, math.ceil(pos.y() + pm.height() / dpr) + 1)
-    piece = Piece(("glyph", ch, x, baseline, px, rgba), bounds, lambda p, pos=pos, pm=pm: p.drawPixmap(pos, pm))
+    piece = Piece((kind, token, x, baseline, px, rgba), bounds, lambda p, pos=pos, pm=pm: p.drawPixmap(pos, pm))
     return piece, g.advance
 
 
@@ -474,40 +486,7 @@ def cached_small(token: str, px: float, color: QColor, dpr: float) -> _Glyph:
 def small_text_pieces(x: float, baseline: float, text: str, px: float, color: QColor,
                       dpr: float) -> tuple[tuple[Piece, ...], float]:
     """Small text as pieces (see _SMALL_TOKEN) from the small-text cache; returns them and the x after it."""
-    pieces = []
-    rgba = color.rgba()
-    placed = _PLACED
-    for token in _SMALL_TOKEN.findall(text):
-        key = (token, x, baseline, px, rgba, dpr)
-        hit = placed.get(key)
-        if hit is None:
-            hit = placed[key] = _place_small(token, x, baseline, px, color, dpr)
-            while len(placed) > _PLACED_LIMIT:
-                del placed[next(iter(placed))]
-        piece, advance = hit
-        if piece is not None:
-            pieces.append(piece)
-        x += advance
-    return tuple(pieces), x
-
-
-# A line's pieces are made anew whenever its text changes, but its digits and words keep their places (tabular
-# digits): each placed piece, by (token, x, baseline, size, colour, ratio), is made once.
-_PLACED: dict[tuple, tuple[Piece | None, float]] = {}
-_PLACED_LIMIT = 1024
-
-
-def _place_small(token: str, x: float, baseline: float, px: float, color: QColor,
-                 dpr: float) -> tuple[Piece | None, float]:
-    g = cached_small(token, px, color, dpr)
-    if g.pixmap is None:
-        return None, g.advance
-    pos = QPointF(x + g.left, baseline + g.top)
-    pm = g.pixmap
-    bounds = (math.floor(pos.x()) - 1, math.floor(pos.y()) - 1,
-              math.ceil(pos.x() + pm.width() / dpr) + 1, math.ceil(pos.y() + pm.height() / dpr) + 1)
-    return Piece(("small", token, x, baseline, px, color.rgba()), bounds,
-                 lambda p, pos=pos, pm=pm: p.drawPixmap(pos, pm)), g.advance
+    return placed_pieces(_SMALL_TOKEN.findall(text), x, baseline, px, color.rgba(), dpr, "small")
 
 
 def blit_panel(p: QPainter, panel: QPixmap, rects: Sequence[Rect], dpr: float) -> None:
