@@ -63,8 +63,7 @@ def main() -> int:
     ctl.stop()  # the loop below refreshes
     eng = MetricsEngine(ctl.config.metrics)
     eng.apply_many([dataclasses.replace(e, ts=t0) for e in init])
-    ctl.engine = eng
-    ctl._agents_dirty = True
+    ctl.use_engine(eng)
     clock = {"now": t0}
     ctl._clock = lambda: clock["now"]
     ctl.set_link(LinkStatus("live", last_data_at=t0))

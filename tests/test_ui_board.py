@@ -192,8 +192,7 @@ def test_five_thousand_agents_render_and_page(qtbot) -> None:
     eng.apply_many([p.AgentState(ts=now - 3000 + i * 0.5, agent_id=f"A{i:04d}", name=f"Agent {i}",
                                  team=f"T{i % 40}", state=states[i % 5], queues=[f"q{i % 12}"])
                     for i in range(5000)])
-    w.controller.engine = eng
-    w.controller._agents_dirty = True
+    w.controller.use_engine(eng)
     w.controller.set_link(LinkStatus("live", last_data_at=now + 60))
     w.controller.refresh()
     board = next(t for t in w.board.current_page().tiles if isinstance(t, AgentBoardWidget))
@@ -224,7 +223,7 @@ def test_five_thousand_agents_render_and_page(qtbot) -> None:
     assert dirty == []
     first = board.view.sections[0].cells[3]
     eng.apply(p.AgentState(ts=now + 1, agent_id=first.agent_id, state=first.state, name="Renamed Agent"))
-    w.controller._agents_dirty = True
+    w.controller.use_engine(eng)  # regroup now
     w.controller.refresh()
     assert len(dirty) == 1 and len(dirty[0]) == 1
     rects = _rects(dirty)
@@ -239,8 +238,7 @@ def test_a_state_change_shows_in_place_at_once_and_regroups_at_the_next_second(q
     eng.apply_many([p.AgentState(ts=t0 - 900 + i, agent_id=f"A{i:03d}", name=f"Agent {i}",
                                  state=("available", "on_call")[i % 2], queues=["q1"]) for i in range(40)])
     ctl = w.controller
-    ctl.engine = eng
-    ctl._agents_dirty = True
+    ctl.use_engine(eng)
     clock = {"t": t0}
     ctl._clock = lambda: clock["t"]
     ctl.set_link(LinkStatus("live", last_data_at=t0))

@@ -126,8 +126,7 @@ def test_agent_board_paints_only_the_dirty_cells(qtbot) -> None:
     eng.apply_many([p.AgentState(ts=now - 3000 + i, agent_id=f"A{i:03d}", name=f"Agent {i}",
                                  state="on_call", queues=["q"]) for i in range(200)])
     ctl = w.controller
-    ctl.engine = eng
-    ctl._agents_dirty = True
+    ctl.use_engine(eng)
     ctl._clock = lambda: now  # clocks held: only the change below differs
     ctl.set_link(LinkStatus("live", last_data_at=now + 60))
     board: AgentBoardWidget = w.board.current_page().tiles[-1]

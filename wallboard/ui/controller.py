@@ -121,6 +121,11 @@ class BoardController(QObject):
     def now(self) -> float:
         return self._clock() + self._offset
 
+    def use_engine(self, engine: MetricsEngine) -> None:
+        """Show ``engine`` from the next refresh on, its agents regrouped (tests, benchmarks, replays)."""
+        self.engine = engine
+        self._agents_dirty = True
+
     # ------------------------------------------------------------------ inputs (GUI thread)
     @Slot(object, int)
     def apply_snapshot(self, snapshot: dict, seq: int) -> None:
