@@ -171,12 +171,21 @@ def child_main(url: str, out: str) -> int:
     # benchmark's, a Python call per event to the window. No per-widget event filter: more CPU still.)
     from PySide6.QtWidgets import QMainWindow
 
+    # WALLBOARD_BENCH_SECTIONS: GUI-thread CPU per refresh in the real phase, split into refresh, repaint pass
+    # and the rest (event loop, bridge), and process CPU per refresh (stderr).
+    sections: dict[str, float] | None = {"refresh": 0.0, "paint": 0.0} if os.environ.get(
+        "WALLBOARD_BENCH_SECTIONS") else None
+    thread_time = time.thread_time
+
     def event(self, e):
         if e.type() != QEvent.Type.UpdateRequest:
             return QMainWindow.event(self, e)
         if frame["start"] is None:
             frame["start"] = time.perf_counter()
+        c0 = thread_time() if sections is not None else 0.0
         handled = QMainWindow.event(self, e)
+        if sections is not None:
+            sections["paint"] += thread_time() - c0
         frame_done()
         return handled
 
@@ -198,7 +207,10 @@ def child_main(url: str, out: str) -> int:
 
     def refresh() -> None:
         agents_before = ctl.agent_views_built + ctl.agent_views_patched
+        c0 = thread_time() if sections is not None else 0.0
         orig_refresh()  # takes what the bridge queued (apply_events above) and builds the view
+        if sections is not None:
+            sections["refresh"] += thread_time() - c0
         shown_upto["figures"] = len(pending["figures"])
         # Agent changes show when the agent board regrouped or updated them in place (the agent-state
         # counts, figures, show them at every refresh anyway).
@@ -220,6 +232,21 @@ def child_main(url: str, out: str) -> int:
     ctl.start()
     client.start()
     prof = None
+    if sections is not None:  # the parent signals the start and the end of the real phase
+        marks: list[tuple[float, float, dict[str, float], int]] = []
+
+        def mark(*_: object) -> None:
+            marks.append((thread_time(), time.process_time(), dict(sections), ctl.refreshes))
+            if len(marks) == 2:
+                (g0, p0, s0, r0), (g1, p1, s1, r1) = marks
+                n = max(1, r1 - r0)
+                us = {k: (s1[k] - s0[k]) / n * 1e6 for k in s0}
+                gui = (g1 - g0) / n * 1e6
+                print(f"sections: {n} refreshes; per refresh (us): process {(p1 - p0) / n * 1e6:.0f}, GUI thread "
+                      f"{gui:.0f} = refresh {us['refresh']:.0f} + repaint {us['paint']:.0f} + rest "
+                      f"{gui - sum(us.values()):.0f}", file=sys.stderr)
+        signal.signal(signal.SIGUSR1, mark)
+        signal.signal(signal.SIGUSR2, mark)
     if os.environ.get("WALLBOARD_BENCH_CPROFILE"):  # profile the GUI thread in the real phase (stats to the file)
         import cProfile
         prof = cProfile.Profile()
@@ -310,7 +337,8 @@ def main() -> int:
         profile_phase = os.environ.get("WALLBOARD_BENCH_CPROFILE_PHASE", "real")  # which phase cProfile sees
 
         def run_phase(name: str, rate: float) -> None:
-            profiled = bool(os.environ.get("WALLBOARD_BENCH_CPROFILE")) and name == profile_phase
+            profiled = name == profile_phase and bool(os.environ.get("WALLBOARD_BENCH_CPROFILE")
+                                                      or os.environ.get("WALLBOARD_BENCH_SECTIONS"))
             if profiled:
                 child.send_signal(signal.SIGUSR1)
             c0, t0 = _proc_cpu_s(child.pid), time.time()
@@ -358,7 +386,9 @@ def main() -> int:
         p50, p99, n = lat(ph)
         result[name] = {"events_per_s": round(ph["sent"] / (ph["t1"] - ph["t0"]), 1),
                         "cpu_pct": round(ph["cpu_pct"], 2), "p50_ms": round(p50, 1), "p99_ms": round(p99, 1),
-                        "matched": n}
+                        "matched": n,
+                        "paints_per_s": round(sum(ph["t0"] <= t < ph["t1"] for t, _ in data["paints"])
+                                              / (ph["t1"] - ph["t0"]), 1)}
         for kind in ("figures", "agents"):
             k50, k99, _ = lat(ph, (kind,))
             result[name][f"{kind}_p50_ms"] = round(k50, 1)
