@@ -226,7 +226,8 @@ def test_resuming_an_idle_feed_with_nothing_missed_then_heartbeats(stream: list[
 # ---------------------------------------------------------------------------------------------- faults
 class FakeServer(LoopThread):
     """A raw websocket server speaking the envelope by script: each connection gets the next list of frames
-    (bytes sent as text), then stays open. Records the client hellos it received."""
+    (bytes sent as text; a list of str: one message sent in fragments), then stays open. Records the client
+    hellos it received."""
 
     def __init__(self, scripts: list[list[bytes]]) -> None:
         super().__init__()
@@ -239,7 +240,7 @@ class FakeServer(LoopThread):
             script = self.scripts[min(len(self.hellos), len(self.scripts)) - 1]
             try:
                 for frame in script:
-                    await ws.send(frame, text=True)
+                    await ws.send(frame) if isinstance(frame, list) else await ws.send(frame, text=True)
                 await ws.wait_closed()
             except ConnectionClosed:
                 pass
@@ -295,6 +296,24 @@ def test_injected_seq_gap_triggers_a_resync_with_a_fresh_snapshot(stream: list[p
     assert fake.close_codes[0] == fp.CLOSE_RESYNC
     now = stream[11].ts
     assert sink.figures(now) == reference_figures(stream[:12], now)
+
+
+def test_a_message_sent_in_fragments_is_applied_whole_and_in_order(stream: list[p.Event]) -> None:
+    # The client takes each message as the connection parses it (_CallbackConnection), fragments joined.
+    ev = stream[:9]
+    text = _batch(4, ev[3:6]).decode()
+    pieces = [text[:10], text[10:50], text[50:]]
+    fake = FakeServer([[_hello(), _snapshot(0), _batch(1, ev[0:3]), pieces, _batch(7, ev[6:9])]])
+    sink = EngineSink()
+    client = started(FeedClient(fake.url, sink, **FAST))
+    try:
+        sink.wait_seq(9)
+    finally:
+        client.stop()
+        fake.close()
+    assert client.counters.malformed == 0 and client.counters.resyncs == 0
+    now = ev[-1].ts
+    assert sink.figures(now) == reference_figures(ev, now)
 
 
 def test_malformed_frames_are_counted_and_skipped_and_the_connection_survives(stream: list[p.Event]) -> None:

@@ -8,6 +8,7 @@ import random
 import pytest
 
 from wallboard.core import feed_protocol as fp
+from wallboard.core.protocol import parse_batch
 
 
 def hello(feed_id: str = "f1", resume: str = "snapshot", protocol: int = 1) -> fp.Hello:
@@ -31,6 +32,22 @@ def test_encode_batch_round_trips_through_the_frame_model() -> None:
     assert (frame.first_seq, frame.seq, frame.server_time) == (3, 4, 1795424400.125)
     assert frame.events == [{"type": "x", "ts": 1}, {"type": "y", "ts": 2}]
     assert len(raw) - len(b'{"type":"x","ts":1},{"type":"y","ts":2}') <= fp.BATCH_OVERHEAD_BYTES
+
+
+def test_a_batch_of_valid_events_decodes_typed_in_one_pass_and_one_bad_event_keeps_it_raw() -> None:
+    good = [b'{"type":"call_queued","ts":1795424400.0,"call_id":"c1","queue":"sales"}',
+            b'{"type":"agent_state","ts":1795424400.5,"agent_id":"a1","state":"available"}']
+    frame = fp.decode_server_frame(fp.encode_batch(1, 2, 1795424400.5, good))
+    assert isinstance(frame, fp.TypedBatch)
+    assert [type(e).__name__ for e in frame.events] == ["CallQueued", "AgentState"]
+    # One unknown event: the frame still decodes, its events raw, for the client to skip that one alone.
+    bad = b'{"type":"nope","ts":1}'
+    mixed = fp.decode_server_frame(fp.encode_batch(1, 3, 1795424400.5, [good[0], bad, good[1]]))
+    assert type(mixed) is fp.Batch
+    assert mixed.events[1] == {"type": "nope", "ts": 1}
+    parsed = parse_batch(mixed.events)
+    assert [type(e).__name__ for e in parsed.events] == ["CallQueued", "AgentState"]
+    assert len(parsed.rejected) == 1
 
 
 @pytest.mark.parametrize("raw", [b"not json", b"[]", b'{"type":"bogus"}', b'{"type":"batch","seq":1}',

@@ -92,3 +92,24 @@ def test_titles_follow_the_servers_rolling_window(qtbot) -> None:
     snap["metrics_config"] = MetricsConfig(rolling_minutes=60).model_dump()
     c.apply_snapshot(snap, 0)
     assert c.vm.metrics.rolling_minutes == 60
+
+
+def test_a_still_live_status_waits_for_the_next_refresh_a_change_of_state_refreshes(qtbot) -> None:
+    # While data flows the feed client repeats "live" every second: that alone changes nothing on the board.
+    c = _window(qtbot).controller
+    now = time.time()
+    c.apply_status(FeedStatus("live", detail="events", last_data_server_time=now, feed_id="A"))
+    c.refresh()
+
+    def refresh_asked() -> bool:  # made at once, or due on the controller's rate-limiting timer
+        return c.refreshes > before or c._refresh_timer.isActive()
+
+    before = c.refreshes
+    c.apply_status(FeedStatus("live", detail="events", last_data_server_time=now + 0.5, feed_id="A"))
+    assert not refresh_asked()
+    assert c.link.last_data_at == now + 0.5  # kept for the next refresh
+    c.apply_status(FeedStatus("reconnecting", detail="connection lost", retry_in_s=2.0,
+                              last_data_server_time=now + 0.5, feed_id="A"))
+    assert refresh_asked()
+    c.refresh()
+    assert c.view.feed.state == "reconnecting"

@@ -16,6 +16,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
+from wallboard.core.protocol import Event
+
 FEED_PROTOCOL = 1
 SUBPROTOCOL = "wallboard.v1"  # websocket subprotocol; a client offering only other wallboard.* gets 426
 SUBPROTOCOL_PREFIX = "wallboard."
@@ -127,8 +129,18 @@ class ClientHello(BaseModel):
     batch_interval_ms: int | None = Field(default=None, ge=0, le=MAX_BATCH_INTERVAL_MS)
 
 
+class TypedBatch(Batch):
+    """A batch whose events all validated with the frame, in one pass over its JSON (the common case)."""
+
+    events: list[Event]  # type: ignore[assignment]
+
+
 ServerFrame = Annotated[Hello | Snapshot | Batch | Heartbeat | ErrorFrame, Field(discriminator="type")]
 SERVER_FRAME_ADAPTER: TypeAdapter[ServerFrame] = TypeAdapter(ServerFrame)
+# Batches with their events typed: one pass instead of decoding the events to dicts and validating those
+# (about a third of the decoding time, on the feed thread at every frame).
+_TYPED_FRAME_ADAPTER: TypeAdapter[ServerFrame] = TypeAdapter(
+    Annotated[Hello | Snapshot | TypedBatch | Heartbeat | ErrorFrame, Field(discriminator="type")])
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +158,13 @@ def _why(exc: ValidationError) -> str:
 
 
 def decode_server_frame(raw: str | bytes) -> ServerFrame | Malformed:
-    """Never raises for bad input: a frame that is not JSON or not a known frame is ``Malformed``."""
+    """Never raises for bad input: a frame that is not JSON or not a known frame is ``Malformed``. A batch
+    whose events are all valid comes as a ``TypedBatch`` (events typed); one with a bad or unknown event as a
+    ``Batch`` with its events raw, for the client to validate one by one (protocol.parse_batch)."""
+    try:
+        return _TYPED_FRAME_ADAPTER.validate_json(raw)
+    except ValidationError:
+        pass  # a bad frame, or a good frame with a bad event: the lenient pass tells which
     try:
         return SERVER_FRAME_ADAPTER.validate_json(raw)
     except ValidationError as exc:

@@ -178,8 +178,13 @@ class BoardController(QObject):
         self._feed_id = feed_id  # a new feed (maybe with an earlier clock): take its data time as it is
         if self._unusable:
             link = replace(link, state="incompatible", detail=self._unusable)
-        self.link = link
-        self.request_refresh()
+        old, self.link = self.link, link
+        # While data flows the client sends a "still live" status every second: nothing on the board changes
+        # (batches move the data age), so it waits for the next refresh instead of making one of its own.
+        if ((link.state, link.detail, link.retry_at, link.stale_after_s)
+                != (old.state, old.detail, old.retry_at, old.stale_after_s)
+                or (link.last_data_at or 0.0) - (old.last_data_at or 0.0) >= 1.0):
+            self.request_refresh()
 
     def set_link(self, link: LinkStatus) -> None:
         self.link = link
