@@ -278,18 +278,24 @@ def _batch(first: int, events: list[p.Event]) -> bytes:
                            [p.EVENT_ADAPTER.dump_json(e, exclude_none=True) for e in events])
 
 
+def _client_until_seq(fake: FakeServer, seq: int) -> tuple[FeedClient, EngineSink]:
+    """A client of ``fake`` run until its sink holds ``seq``; then the client and the server are stopped."""
+    sink = EngineSink()
+    client = started(FeedClient(fake.url, sink, **FAST))
+    try:
+        sink.wait_seq(seq)
+    finally:
+        client.stop()
+        fake.close()
+    return client, sink
+
+
 def test_injected_seq_gap_triggers_a_resync_with_a_fresh_snapshot(stream: list[p.Event]) -> None:
     ev = stream[:10]
     first = [_hello(), _snapshot(0), _batch(1, ev[0:2]), _batch(5, ev[4:6])]  # seqs 3-4 never sent
     second = [_hello(), _snapshot(10, ev), _batch(11, stream[10:12])]
     fake = FakeServer([first, second])
-    sink = EngineSink()
-    client = started(FeedClient(fake.url, sink, **FAST))
-    try:
-        sink.wait_seq(12)
-    finally:
-        client.stop()
-        fake.close()
+    client, sink = _client_until_seq(fake, 12)
     assert client.counters.resyncs == 1 and sink.snapshots == 2
     assert fake.hellos[0]["last_seq"] is None
     assert fake.hellos[1]["last_seq"] is None and fake.hellos[1]["feed_id"] == "fake"  # asks for a snapshot
@@ -304,13 +310,7 @@ def test_a_message_sent_in_fragments_is_applied_whole_and_in_order(stream: list[
     text = _batch(4, ev[3:6]).decode()
     pieces = [text[:10], text[10:50], text[50:]]
     fake = FakeServer([[_hello(), _snapshot(0), _batch(1, ev[0:3]), pieces, _batch(7, ev[6:9])]])
-    sink = EngineSink()
-    client = started(FeedClient(fake.url, sink, **FAST))
-    try:
-        sink.wait_seq(9)
-    finally:
-        client.stop()
-        fake.close()
+    client, sink = _client_until_seq(fake, 9)
     assert client.counters.malformed == 0 and client.counters.resyncs == 0
     now = ev[-1].ts
     assert sink.figures(now) == reference_figures(ev, now)
