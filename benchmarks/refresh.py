@@ -35,13 +35,9 @@ def main() -> int:
     ap.add_argument("--cprofile", metavar="FILE", help="profile the timed refreshes to FILE (pstats)")
     args = ap.parse_args()
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
+    from board_replay import large_events, replaying_controller
 
     from wallboard.core.board_config import BoardConfig
-    from wallboard.core.engine import MetricsEngine
-    from wallboard.core.view_model import LinkStatus
-    from wallboard.sim import Simulator, load_scenario
     from wallboard.tuning import tune_gc
     from wallboard.ui.qt_app import make_application
     from wallboard.ui.window import BoardWindow
@@ -54,24 +50,9 @@ def main() -> int:
     for _ in range(5):
         app.processEvents()
     hz, per = 25.0, 12
-    scen = load_scenario("large")
-    start = datetime(2026, 3, 10, 8, 0, tzinfo=ZoneInfo(scen.timezone)).timestamp()
-    sim = Simulator(scen, seed=1, start=start)
-    init = sim.events_until(start + 1800)
-    pool: list = []
-    t = start + 1800
-    while len(pool) < (args.steps + args.cold_steps) * per:
-        t += 600
-        pool.extend(sim.events_until(t))
-    t0 = 1_800_000_000.0
-    ctl = win.controller
-    ctl.stop()  # the loop below refreshes
-    eng = MetricsEngine(ctl.config.metrics)
-    eng.apply_many([dataclasses.replace(e, ts=t0) for e in init])
-    ctl.use_engine(eng)
-    clock = {"now": t0}
-    ctl._clock = lambda: clock["now"]
-    ctl.set_link(LinkStatus("live", last_data_at=t0))
+    init, pool = large_events((args.steps + args.cold_steps) * per)
+    ctl, clock = replaying_controller(win, init)
+    t0 = clock["now"]
     # The app updates the agent board in place at every refresh (25 a second, agent_refresh_hz 25); this loop
     # runs faster than the controller's wall-clock limit on that, so lift the limit.
     ctl._agent_min_s = 0.0

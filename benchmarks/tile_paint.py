@@ -44,32 +44,12 @@ def load_modules_at(rev: str) -> None:
 
 def record_views(win, steps: int, rate: float, hz: float) -> list[list]:
     """The tiles' views after each refresh of the real controller on the `large` scenario."""
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
+    from board_replay import large_events, replaying_controller
 
-    from wallboard.core.engine import MetricsEngine
-    from wallboard.core.view_model import LinkStatus
-    from wallboard.sim import Simulator, load_scenario
-
-    scen = load_scenario("large")
-    start = datetime(2026, 3, 10, 8, 0, tzinfo=ZoneInfo(scen.timezone)).timestamp()
-    sim = Simulator(scen, seed=1, start=start)
-    init = sim.events_until(start + 1800)
     per = max(1, round(rate / hz))
-    pool: list = []
-    t = start + 1800
-    while len(pool) < steps * per:
-        t += 600
-        pool.extend(sim.events_until(t))
-    t0 = 1_800_000_000.0
-    ctl = win.controller
-    ctl.stop()
-    eng = MetricsEngine(ctl.config.metrics)
-    eng.apply_many([dataclasses.replace(e, ts=t0) for e in init])
-    ctl.use_engine(eng)
-    clock = {"now": t0}
-    ctl._clock = lambda: clock["now"]
-    ctl.set_link(LinkStatus("live", last_data_at=t0))
+    init, pool = large_events(steps * per)
+    ctl, clock = replaying_controller(win, init)
+    t0 = clock["now"]
     ctl.refresh()
     page = win.board.current_page()
     out = [[w.view for w in page.tiles]]
