@@ -24,7 +24,7 @@ from PySide6.QtWidgets import QWidget
 
 from wallboard.core.view_model import AgentBoardView, AgentCell, AgentSection
 from wallboard.ui.theme import Theme, make_font
-from wallboard.ui.tile_frame import TileFrame, ref_height
+from wallboard.ui.tile_frame import TileFrame, ref_height, text_painter
 
 ELIDE = Qt.TextElideMode.ElideRight
 _INK = 3  # px of room around a word's advance in its piece: ink may reach past it (italic, overhangs)
@@ -349,13 +349,7 @@ class AgentBoardWidget(TileFrame):
                      align: Qt.AlignmentFlag, text: str) -> QPixmap:
         """``text`` drawn once in ``rect`` (aligned, vertically centred) of a transparent w x h pixmap."""
         dpr = self.devicePixelRatioF()
-        pm = QPixmap(math.ceil(w * dpr), math.ceil(h * dpr))
-        pm.setDevicePixelRatio(dpr)
-        pm.fill(Qt.GlobalColor.transparent)
-        tp = QPainter(pm)
-        tp.setRenderHint(QPainter.RenderHint.Antialiasing)
-        tp.setFont(font)
-        tp.setPen(color)
+        pm, tp = text_painter(math.ceil(w * dpr), math.ceil(h * dpr), dpr, font, color)
         tp.drawText(rect, align | Qt.AlignmentFlag.AlignVCenter, text)
         tp.end()
         return pm

@@ -30,7 +30,7 @@ from wallboard.core.view_model import DASH, TileView
 from wallboard.ui.alert_badge import ICON_ROOM, paint_badge_icon, paint_flash
 from wallboard.ui.sparkline import Sparkline
 from wallboard.ui.theme import Theme, make_font
-from wallboard.ui.tile_frame import DETAIL_PX, Rect, TileFrame, ref_height
+from wallboard.ui.tile_frame import DETAIL_PX, Rect, TileFrame, ref_height, text_painter
 
 _T = TypeVar("_T")
 CAP_HEIGHT = 0.727  # Inter's cap/digit height as a fraction of the pixel size
@@ -384,13 +384,8 @@ def _render_text(text: str, font: QFont, color: QColor, dpr: float) -> _Glyph:
         return _Glyph(None, 0.0, 0.0, advance)
     m = 2.0  # room for anti-aliasing
     left, top = math.floor(ink.left() - m), math.floor(ink.top() - m)
-    pm = QPixmap(math.ceil((ink.right() + m - left) * dpr), math.ceil((ink.bottom() + m - top) * dpr))
-    pm.setDevicePixelRatio(dpr)
-    pm.fill(Qt.GlobalColor.transparent)
-    gp = QPainter(pm)
-    gp.setRenderHint(QPainter.RenderHint.Antialiasing)
-    gp.setFont(font)
-    gp.setPen(color)
+    pm, gp = text_painter(math.ceil((ink.right() + m - left) * dpr), math.ceil((ink.bottom() + m - top) * dpr),
+                          dpr, font, color)
     gp.drawText(QPointF(-left, -top), text)
     gp.end()
     return _Glyph(pm, left, top, advance)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPaintEvent, QPen, QResizeEvent
+from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPaintEvent, QPen, QPixmap, QResizeEvent
 from PySide6.QtWidgets import QWidget
 
 from wallboard.ui.theme import Theme, make_font, theme
@@ -21,6 +21,19 @@ def region_rects(event: QPaintEvent) -> list[Rect]:
         x, y = r.x(), r.y()
         return [(x, y, x + r.width(), y + r.height())]
     return [(r.x(), r.y(), r.x() + r.width(), r.y() + r.height()) for r in region]
+
+
+def text_painter(w: int, h: int, dpr: float, font: QFont, color: QColor) -> tuple[QPixmap, QPainter]:
+    """A transparent pixmap of w x h device pixels at ratio ``dpr`` and an antialiased painter on it, set to
+    ``font`` and ``color``: for text drawn once and blitted after (end the painter when done)."""
+    pm = QPixmap(w, h)
+    pm.setDevicePixelRatio(dpr)
+    pm.fill(Qt.GlobalColor.transparent)
+    p = QPainter(pm)
+    p.setRenderHint(QPainter.RenderHint.Antialiasing)
+    p.setFont(font)
+    p.setPen(color)
+    return pm, p
 
 
 def ref_height(w: QWidget) -> float:
