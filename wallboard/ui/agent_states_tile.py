@@ -215,7 +215,8 @@ class AgentStatesWidget(TileFrame):
         # Each state's share from one whole device pixel to another: crisp edges, and a share that grows by an
         # agent moves an edge by a pixel or none, so a refresh repaints the pixels between the old and the new
         # edges (bar_changed_rects), not the bar (at 4K ~1,800 px wide, once per refresh otherwise).
-        segments = []  # (left, right, colour) of each state's share, in plain numbers: fewer calls into Qt
+        shares = []  # (left, right, rgba) of each state's share, in plain numbers: fewer calls into Qt
+        colors = []
         left, top, height, width = bar.left(), bar.top(), bar.height(), bar.width()
         cum = 0
         x0 = round(left * dpr) / dpr
@@ -225,17 +226,16 @@ class AgentStatesWidget(TileFrame):
             cum += sc.count
             x1 = round((left + width * cum / total) * dpr) / dpr
             if x1 > x0:
-                segments.append((x0, x1, t.text_dim if v.stale else t.states[sc.state]))
+                color = t.text_dim if v.stale else t.states[sc.state]
+                shares.append((x0, x1, color.rgba()))
+                colors.append(color)
             x0 = x1
 
-        def paint_bar(p: QPainter) -> None:
-            p.setPen(Qt.PenStyle.NoPen)
-            for x0, x1, c in segments:
-                p.setBrush(c)
-                p.drawRect(QRectF(x0, top, x1 - x0, height))
+        def paint_bar(p: QPainter) -> None:  # (the edges are whole device pixels: plain fills)
+            for (x0, x1, _), color in zip(shares, colors, strict=True):
+                p.fillRect(QRectF(x0, top, x1 - x0, height), color)
 
-        shares = tuple((x0, x1, c.rgba()) for x0, x1, c in segments)
-        runs.append((Piece(("bar", shares), self._bar_bounds(bar), paint_bar),))
+        runs.append((Piece(("bar", tuple(shares)), self._bar_bounds(bar), paint_bar),))
         return runs
 
     def _bar_bounds(self, bar: QRectF) -> tuple[int, int, int, int]:
