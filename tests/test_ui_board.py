@@ -271,6 +271,49 @@ def test_a_state_change_shows_in_place_at_once_and_regroups_at_the_next_second(q
     assert groups["on_call"][-1] == moved.agent_id  # the newest in its new state: last of the group
 
 
+def test_a_board_that_pages_holds_its_agents_for_the_page_and_ticks_their_clocks(qtbot) -> None:
+    """A large centre's page of agents stays put for page_seconds (read from across the room, not reshuffled
+    every second): each second its clocks tick and its headers count anew, changes show in place; the next
+    agent page regroups."""
+    w = _window(qtbot, size=(3840, 2160))
+    ctl = w.controller
+    tile = next(t for t in w.config.pages[0].tiles if t.kind == "agent_board")
+    t0 = (int(time.time() // tile.page_seconds) + 1) * tile.page_seconds + 0.1  # early in an agent page
+    eng = MetricsEngine()
+    eng.apply_many([p.AgentState(ts=t0 - 500 + i * 0.25, agent_id=f"A{i:04d}", name=f"Agent {i}",
+                                 state=("available", "on_call")[i % 2], queues=["q1"]) for i in range(1000)])
+    ctl.use_engine(eng)
+    clock = {"t": t0}
+    ctl._clock = lambda: clock["t"]
+    ctl.set_link(LinkStatus("live", last_data_at=t0))
+    ctl.refresh()
+    board = next(t for t in w.board.current_page().tiles if isinstance(t, AgentBoardWidget))
+    QApplication.processEvents()  # let the layout settle (a new grid shape would regroup)
+    ctl.refresh()
+    first = board.view
+    assert first.pages > 1 and first.page == int(t0 // tile.page_seconds) % first.pages
+    shown = [[c.agent_id for c in s.cells] for s in first.sections]
+    built = ctl.agent_views_built
+    moved = first.sections[0].cells[0]  # would leave its group at a regroup
+    ctl.apply_events([p.AgentState(ts=t0, agent_id=moved.agent_id, state="not_ready", reason="Training")], 1)
+    for second in range(1, 4):
+        clock["t"] = t0 + second
+        ctl.refresh()
+        view = board.view
+        assert [[c.agent_id for c in s.cells] for s in view.sections] == shown  # the same agents, in place
+        assert ctl.agent_views_built == built
+    cell = view.sections[0].cells[0]
+    assert (cell.state, cell.reason, cell.time_text) == ("not_ready", "Training", "0:03")
+    assert view.sections[0].cells[1].time_text != first.sections[0].cells[1].time_text  # the clocks tick
+    assert view.sections[0].title != first.sections[0].title  # the header counts anew (one agent fewer)
+    clock["t"] = t0 + tile.page_seconds  # the next agent page: regrouped
+    ctl.set_link(LinkStatus("live", last_data_at=clock["t"]))
+    ctl.refresh()
+    assert ctl.agent_views_built == built + 1 and not board.view.stale
+    assert board.view.page == int(clock["t"] // tile.page_seconds) % board.view.pages != first.page
+    assert [[c.agent_id for c in s.cells] for s in board.view.sections] != shown
+
+
 def test_themes_switch(qtbot) -> None:
     w = _window(qtbot, size=(1280, 720))
     w.controller.set_link(LinkStatus("live", last_data_at=time.time() + 60))

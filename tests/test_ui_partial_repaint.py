@@ -8,6 +8,7 @@ same fonts, same painter), within a small tolerance for Qt's own anti-aliasing (
 
 from __future__ import annotations
 
+import dataclasses
 import os
 
 import numpy as np
@@ -26,6 +27,7 @@ from wallboard.core.view_model import (
     StateCount,
     TileView,
     agent_board_view,
+    page_text,
     patch_agent_board_view,
 )
 from wallboard.ui import agent_states_tile, figure_tile
@@ -261,6 +263,13 @@ def _board_views() -> list[AgentBoardView]:
         order.update([rows[a] for a in states])
         return patch_agent_board_view(view, rows, set(states), now)
 
+    def retimed(now: float, view: AgentBoardView) -> AgentBoardView:
+        """A new second on a page held for its dwell (BoardViewModel.build): every clock, the headers' counts
+        and the page text's total."""
+        sizes = {title: len(group) for title, _state, group in order.groups}
+        v = patch_agent_board_view(view, rows, None, now, sizes)
+        return dataclasses.replace(v, total=order.total, page_text=page_text(v.page, v.pages, order.total))
+
     views = [grouped(t0)]
     views.append(change(t0 + 0.2, views[-1], A03="not_ready"))  # one cell in place
     views.append(change(t0 + 0.4, views[-1], A01="wrap_up", A10="ringing"))  # two cells
@@ -275,6 +284,11 @@ def _board_views() -> list[AgentBoardView]:
     assert views[-1].page_text != views[-2].page_text
     views.append(change(t0 + 401.2, views[-1], A07="available"))  # back: in place, then a new page text again
     views.append(grouped(t0 + 401.5))
+    views.append(change(t0 + 401.7, views[-1], A02="not_ready", A04="logged_out"))
+    views.append(retimed(t0 + 402, views[-1]))  # held page: clocks, header counts and total change in place
+    assert [s.title for s in views[-1].sections] != [s.title for s in views[-2].sections]
+    assert views[-1].page_text != views[-2].page_text
+    views.append(retimed(t0 + 403, views[-1]))  # the clocks alone
     return views
 
 

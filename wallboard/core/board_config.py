@@ -78,7 +78,7 @@ class AgentBoardTile(GridPlace):
     queue: str | None = None
     group_by: Literal["state", "team"] = "state"
     include_logged_out: bool = False
-    page_seconds: float = Field(12.0, ge=2, le=600)
+    page_seconds: float = Field(12.0, ge=2, le=600)  # a page of agents holds its agents (live, in place) this long
     title: str | None = None
 
 

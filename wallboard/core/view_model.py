@@ -272,6 +272,12 @@ class AgentSection:
     title: str  # "On call · 812" ("(cont.)" when it carries over from the previous page)
     state: str | None  # the state when grouped by state (for the header colour), else None
     cells: tuple[AgentCell, ...]
+    group: str = ""  # the group's own title ("On call", a team), for section_title with a newer count
+    cont: bool = False  # carried over from the previous page
+
+
+def section_title(group: str, count: int, cont: bool) -> str:
+    return f"{group} · {format_count(count)}" + (" (cont.)" if cont else "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -559,36 +565,42 @@ def agent_board_view(tile: AgentBoardTile, order: AgentOrder, cols: int, rows: i
     sections = []
     for gi, start, end in pages[idx] if pages else []:
         title, state, group = order.groups[gi]
-        head = f"{title} · {format_count(len(group))}" + (" (cont.)" if start else "")
         cells = tuple(
             AgentCell(r["agent_id"], r["name"], r["state"], STATE_CODE.get(r["state"], "?"),
                       r["reason"] or STATE_LABEL.get(r["state"], r["state"]),
                       format_clock(now - r["since"]))
             for r in islice(group.values(), start, end)
         )
-        sections.append(AgentSection(head, state, cells))
+        sections.append(AgentSection(section_title(title, len(group), bool(start)), state, cells, title, bool(start)))
     total = order.total
-    page_text = f"{format_count(total)} agents"
-    if n_pages > 1:
-        page_text = f"page {idx + 1} of {n_pages} · " + page_text
     return AgentBoardView("agent_board", tile_title(tile, queue_name, rolling_minutes), tuple(sections),
-                          idx, n_pages, total, page_text, feed.stale, feed.banner)
+                          idx, n_pages, total, page_text(idx, n_pages, total), feed.stale, feed.banner)
 
 
-def patch_agent_board_view(view: AgentBoardView, rows: dict[str, dict[str, Any]], changed: set[str],
-                           now: float) -> AgentBoardView:
-    """``view`` with the cells of the ``changed`` agents showing what they do now, where they are.
+def page_text(idx: int, n_pages: int, total: int) -> str:
+    text = f"{format_count(total)} agents"
+    return f"page {idx + 1} of {n_pages} · {text}" if n_pages > 1 else text
 
-    Between regroupings (each second, with the clocks) a state change shows at once in the agent's cell and
-    the cell moves to its new group at the next regrouping: cells do not jump about many times a second,
-    and a change costs one cell's repaint instead of shifting every cell after it.
+
+def patch_agent_board_view(view: AgentBoardView, rows: dict[str, dict[str, Any]], changed: set[str] | None,
+                           now: float, group_sizes: dict[str, int] | None = None) -> AgentBoardView:
+    """``view`` with the cells of the ``changed`` agents (None: every agent on it, e.g. for the clocks of a
+    new second) showing what they do now, where they are; with ``group_sizes`` (group title -> agents now),
+    the section headers show the newer counts.
+
+    Between regroupings a state change shows at once in the agent's cell and the cell moves to its new group
+    at the next regrouping: cells do not jump about many times a second, and a change costs one cell's
+    repaint instead of shifting every cell after it.
     """
     sections = view.sections
     out: list[AgentSection] | None = None
     for si, sec in enumerate(sections):
         cells: list[AgentCell] | None = None
+        title = sec.title
+        if group_sizes is not None and sec.group:
+            title = section_title(sec.group, group_sizes.get(sec.group, 0), sec.cont)
         for ci, cell in enumerate(sec.cells):
-            if cell.agent_id not in changed:
+            if changed is not None and cell.agent_id not in changed:
                 continue
             r = rows.get(cell.agent_id)
             if r is None:
@@ -599,10 +611,11 @@ def patch_agent_board_view(view: AgentBoardView, rows: dict[str, dict[str, Any]]
                 if cells is None:
                     cells = list(sec.cells)
                 cells[ci] = new
-        if cells is not None:
+        if cells is not None or title != sec.title:
             if out is None:
                 out = list(sections)
-            out[si] = AgentSection(sec.title, sec.state, tuple(cells))
+            out[si] = AgentSection(title, sec.state, sec.cells if cells is None else tuple(cells), sec.group,
+                                   sec.cont)
     return view if out is None else replace(view, sections=tuple(out))
 
 
@@ -733,13 +746,15 @@ class BoardViewModel:
     def build(self, figures: dict[str, Any], link: LinkStatus, now: float,
               agent_grid: dict[int, tuple[int, int]] | None = None, *, page: int | None = None,
               events_applied: int = 0, keep_agent_views: dict[int, Any] | None = None,
-              changed_agents: set[str] | None = None) -> BoardView:
+              changed_agents: set[str] | None = None, retime_agents: bool = False) -> BoardView:
         """The view of page ``page`` (default: the rotation's page at ``now``).
 
         ``agent_grid`` maps a tile index to the (cols, rows) of cells its widget can show.
         ``keep_agent_views``: agent board views (by tile index) to keep in their grouping and order, unless
         the feed's staleness changed, with the cells of ``changed_agents`` updated in place
-        (``patch_agent_board_view``); the caller regroups by passing none (each second, new page, resize).
+        (``patch_agent_board_view``), or with ``retime_agents`` every cell (its clock: a new second) and the
+        section headers' counts; the caller regroups by passing none (new agent page, new second on a board
+        that fits on one page, resize).
         """
         cfg = self.config
         if self.on_figures is not None:
@@ -772,8 +787,17 @@ class BoardViewModel:
             else:
                 kept = (keep_agent_views or {}).get(ti)
                 if kept is not None and kept.stale == feed.stale and kept.stale_text == feed.banner:
-                    views.append(patch_agent_board_view(kept, self._agent_rows, changed_agents, now)
-                                 if changed_agents else kept)
+                    if retime_agents:  # the clocks' new second, with the headers' and the total's counts
+                        order = self._order((idx, ti), t)
+                        sizes = {title: len(group) for title, _state, group in order.groups}
+                        view = patch_agent_board_view(kept, self._agent_rows, None, now, sizes)
+                        if order.total != view.total:
+                            view = replace(view, total=order.total,
+                                           page_text=page_text(view.page, view.pages, order.total))
+                        views.append(view)
+                    else:
+                        views.append(patch_agent_board_view(kept, self._agent_rows, changed_agents, now)
+                                     if changed_agents else kept)
                     continue
                 cols, rows = (agent_grid or {}).get(ti, (8, 6))
                 views.append(agent_board_view(t, self._order((idx, ti), t), cols, rows, now, qname,

@@ -13,6 +13,7 @@ from PySide6.QtCore import QPointF, QRect, QRectF, Qt
 from PySide6.QtGui import (
     QColor,
     QFont,
+    QFontMetrics,
     QFontMetricsF,
     QPainter,
     QPaintEvent,
@@ -45,6 +46,8 @@ class AgentBoardWidget(TileFrame):
         self._word_cache: dict[tuple, tuple[QPixmap, float, int]] = {}  # words of names, reasons (_word_piece)
         self._grid: tuple[tuple, QRectF, tuple[int, int]] | None = None  # (size key, grid rect, shape)
         self._slot_cache: tuple[tuple, tuple[int, list[Slot], list[list[Slot]]]] | None = None
+        self._clock_rects: dict[tuple[int, int, int, int], QRect] = {}  # per slot (_clock_rect)
+        self._title_strip: tuple[tuple, QPixmap] | None = None  # the title row without the page text
         self.cells_painted = 0  # for tests and benchmarks: cells drawn by the last paint
 
     # ----------------------------------------------------------------- geometry
@@ -151,16 +154,23 @@ class AgentBoardWidget(TileFrame):
         return QRect(0, 0, self.width(), math.ceil(self._grid_rect().top()))
 
     def _clock_rect(self, xywh: tuple[int, int, int, int], *texts: str) -> QRect:
-        """Where a cell's clock is drawn (see _paint_cell), wide enough for each of ``texts``."""
-        x, y, w, h = xywh
-        font = self._cell_fonts()[2]
-        tw = max(self._time_pixmap(t, h, False, font)[1] for t in texts)
-        left = math.floor(x + w - h * 0.14 - tw) - 2
-        return QRect(left, y, x + w - left, math.ceil(h * 0.6) + 2)
+        """Where a cell's clock is drawn (see _paint_cell): wide enough for any clock text, so one rect per
+        slot (each second every clock on the page changes: 8 rects in 10 of the calls, not computing each)."""
+        got = self._clock_rects.get(xywh)
+        if got is None:
+            x, y, w, h = xywh
+            font = self._cell_fonts()[2]
+            # The widest texts view_model.format_clock makes (0:42, 12m, 1h05, 3d; tabular digits), as
+            # _time_pixmap sizes them.
+            tw = max(math.ceil(QFontMetricsF(font).horizontalAdvance(t)) + 2 for t in ("00:00", "00h00", "000d", "00m"))
+            left = math.floor(x + w - h * 0.14 - tw) - 2
+            got = self._clock_rects[xywh] = QRect(left, y, x + w - left, math.ceil(h * 0.6) + 2)
+        return got
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         self._fonts = None
+        self._clock_rects.clear()
         self._cell_cache.clear()
         self._time_cache.clear()
         self._word_cache.clear()
@@ -168,6 +178,7 @@ class AgentBoardWidget(TileFrame):
             self._items = self._layout(self.view)  # type: ignore[arg-type]
 
     def set_theme(self, t: Theme) -> None:
+        self._clock_rects.clear()
         self._cell_cache.clear()
         self._time_cache.clear()
         self._word_cache.clear()
@@ -201,15 +212,14 @@ class AgentBoardWidget(TileFrame):
                      and it[2][1] < bottom and it[2][1] + it[2][3] > top]
             p.setClipRegion(clip)
             p.setRenderHint(QPainter.RenderHint.Antialiasing)
-            if top < self._title_row_rect().bottom() + 1:  # the page text changed: the panel, within the clip
-                self.paint_panel(p, v.title, v.page_text)
-            else:
-                covered = QRegion()  # cell pixmaps are opaque: clear only the rest to the tile's colour
-                for rect, what, _ in items:
-                    if type(what) is AgentCell:
-                        covered += rect
-                for r in clip.subtracted(covered):
-                    p.fillRect(r, self.theme.tile)
+            covered = QRegion()  # cell pixmaps are opaque: clear only the rest to the tile's colour
+            if top < self._title_row_rect().bottom() + 1:  # the page text changed
+                covered += self._paint_title_row(p, v)
+            for rect, what, _ in items:
+                if type(what) is AgentCell:
+                    covered += rect
+            for r in clip.subtracted(covered):
+                p.fillRect(r, self.theme.tile)
         painted = 0
         if v is not None:
             fonts = self._cell_fonts()
@@ -224,6 +234,35 @@ class AgentBoardWidget(TileFrame):
                                        fonts, v.stale)
         self.cells_painted = painted
         p.end()
+
+    def _paint_title_row(self, p: QPainter, v: AgentBoardView) -> QRect:
+        """The title row, laid out as paint_panel lays it out: the panel's top and the title from a cached
+        strip (filling the whole rounded panel, clipped, took ~1 ms, and the page text's agent count changes
+        most seconds), the page text drawn over it. Returns the row's rect."""
+        row_rect = self._title_row_rect()
+        pad = self.pad()
+        font = make_font(self.title_px(), QFont.Weight.DemiBold, tabular=False)
+        fm = QFontMetrics(font, self)
+        row = QRectF(pad, pad * 0.8, self.width() - 2 * pad, fm.height())
+        right_w = fm.horizontalAdvance(v.page_text) + pad if v.page_text else 0.0
+        title = fm.elidedText(v.title, ELIDE, int(row.width() - right_w))
+        dpr = self.devicePixelRatioF()
+        key = (self.width(), row_rect.height(), ref_height(self), dpr, self.theme.name, title)
+        if self._title_strip is None or self._title_strip[0] != key:
+            pm = QPixmap(math.ceil(self.width() * dpr), math.ceil(row_rect.height() * dpr))
+            pm.setDevicePixelRatio(dpr)
+            pm.fill(self.theme.background)
+            sp = QPainter(pm)
+            sp.setRenderHint(QPainter.RenderHint.Antialiasing)
+            self.paint_panel(sp, title)  # (the whole panel, of which the strip keeps the top)
+            sp.end()
+            self._title_strip = (key, pm)
+        p.drawPixmap(0, 0, self._title_strip[1])
+        if v.page_text:
+            p.setFont(font)
+            p.setPen(self.theme.text_dim)
+            p.drawText(row, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, v.page_text)
+        return row_rect
 
     def _paint_header(self, p: QPainter, r: QRectF, title: str, state: str | None,
                       fonts: tuple[QFont, ...], stale: bool) -> None:
@@ -404,18 +443,24 @@ def _clock_only(a: object, b: object) -> bool:
 def _patched_items(items: list[Item], old: AgentBoardView, new: AgentBoardView,
                    clock_rect: Callable[..., QRect]) -> tuple[list[Item], list[QRect]] | None:
     """When ``new`` is ``old`` with cells changed in place (wallboard.core.view_model.patch_agent_board_view:
-    the same sections, each with as many cells), ``items`` (laid out for ``old``) for ``new`` and the rects of
-    the cells that changed (only the clock's, ``clock_rect(xywh, old text, new text)``, where it alone did);
-    otherwise None."""
+    the same sections, each with as many cells, maybe with new header counts), ``items`` (laid out for
+    ``old``) for ``new`` and the rects of the cells and headers that changed (only the clock's,
+    ``clock_rect(xywh, old text, new text)``, where it alone did); otherwise None."""
     if len(old.sections) != len(new.sections):
         return None
     for a, b in zip(old.sections, new.sections, strict=True):
-        if a is not b and (a.title != b.title or a.state != b.state or len(a.cells) != len(b.cells)):
+        if a is not b and (a.state != b.state or len(a.cells) != len(b.cells)):
             return None
     out: list[Item] | None = None
     rects: list[QRect] = []
     at = 0
     for a, b in zip(old.sections, new.sections, strict=True):
+        if a is not b and a.title != b.title and at < len(items):  # the header's count
+            if out is None:
+                out = list(items)
+            rect, _, xywh = items[at]
+            out[at] = (rect, b.title, xywh)
+            rects.append(rect)
         at += 1  # the section's header
         if a is not b:
             for i, (ca, cb) in enumerate(zip(a.cells, b.cells, strict=True)):

@@ -32,10 +32,11 @@ log = logging.getLogger("wallboard.ui")
 
 ACTIVE_TICK_MS = 250
 ACTIVE_FOR_S = 2.0  # after the last batch, keep the 4 Hz tick this long
-# Agent boards regroup (group, order, page) at each new second, with their clocks, and on a new page or
-# size; in between, changed agents are updated in place in their cells, at most
-# config.display.agent_refresh_hz times a second (default: as often as the figures). The agent-state
-# counts are figures: they refresh with them.
+# Agent boards regroup (group, order, page) at each new agent page (page_seconds) of a board that pages, at
+# each new second on one that fits on one page, and on a new page of tiles or size; in between, each new
+# second updates every cell's clock (and the headers' counts), and changed agents are updated in place in
+# their cells at most config.display.agent_refresh_hz times a second (default: as often as the figures).
+# The agent-state counts are figures: they refresh with them.
 AGENT_VIEW_KINDS = ("agent_board",)
 
 
@@ -80,7 +81,8 @@ class BoardController(QObject):
         self._agent_timer.setSingleShot(True)
         self._agent_timer.timeout.connect(self.refresh)
         self._agent_view_at = 0.0  # monotonic time of the last agent board update (regroup or in place)
-        self._agent_view_key: tuple | None = None  # (page, second, agent grid shapes) of the last regroup
+        self._agent_view_key: tuple | None = None  # _agent_regroup_key of the last regroup
+        self._agent_view_second = 0  # the second the agent boards' clocks show
         self._agents_pending: set[str] = set()  # agents changed since the agent boards last showed them
         # One repeating timer (never re-armed, so it cannot be lost): every tick refreshes while data
         # flows; when idle, only the first tick of each new second does, so clocks still step each second.
@@ -277,38 +279,61 @@ class BoardController(QObject):
         self.vm.sample(figures, now)
         page = self.vm.current_page(now)
         grids = self.board.agent_grids(page)
-        keep, patch = self._agent_views_to_keep((page, math.floor(now), tuple(sorted(grids.items()))), mono)
+        keep, patch, retime = self._agent_views_to_keep(self._agent_regroup_key(page, now, grids),
+                                                        math.floor(now), mono)
         view = self.vm.build(figures, self.link, now, grids, page=page, events_applied=eng.events_applied,
-                             keep_agent_views=keep, changed_agents=patch)
+                             keep_agent_views=keep, changed_agents=patch, retime_agents=retime)
         self.board.apply_view(view)
         self.view = view
         self.view_applied.emit(view)
 
-    def _agent_views_to_keep(self, key: tuple, mono: float) -> tuple[dict[int, Any] | None, set[str] | None]:
-        """(agent board views to keep, agents to update in them), or (None, None) to regroup. ``key``:
-        (page, second, agent grid shapes): a new page, a new second (the clocks) or a resized board regroups.
-        Updates in place wait for ``agent_refresh_hz`` (a timer shows them then)."""
+    def _agent_regroup_key(self, page: int, now: float, grids: dict[int, tuple[int, int]]) -> tuple:
+        """What the agent boards' grouping follows: the page of tiles, the boards' grid shapes and, per board,
+        its agent page (a board that pages holds its page's agents for ``page_seconds``, their cells updated
+        in place: a page that shifted every second would show a large centre's agents too briefly to read) or,
+        for a board that fits on one page, the second."""
+        old = self.view
+        per_board: tuple[int, ...] = ()
+        if old is not None and old.page_index == page:
+            tiles = self.vm.config.pages[page].tiles
+            per_board = tuple(int(now // tiles[i].page_seconds) if v.pages > 1 else math.floor(now)
+                              for i, v in enumerate(old.tiles) if getattr(v, "kind", "") in AGENT_VIEW_KINDS)
+        return (page, tuple(sorted(grids.items())), per_board)
+
+    def _agent_views_to_keep(self, key: tuple, second: int,
+                             mono: float) -> tuple[dict[int, Any] | None, set[str] | None, bool]:
+        """(agent board views to keep, agents to update in them, whether to update all of them: the clocks
+        of a new second), or (None, None, False) to regroup, when ``key`` (``_agent_regroup_key``) changed.
+        Other updates in place wait for ``agent_refresh_hz`` (a timer shows them then)."""
         old = self.view
         if old is None or old.page_index != key[0] or self._agent_view_key != key:
             self._agent_view_key = key
+            self._agent_view_second = second
             self._agent_view_at = mono
             self._agents_pending = set()
             self.agent_views_built += 1
             self._agent_timer.stop()
-            return None, None
+            return None, None, False
         kept = {i: v for i, v in enumerate(old.tiles) if getattr(v, "kind", "") in AGENT_VIEW_KINDS}
+        if second != self._agent_view_second:  # every cell (its clock), pending changes included
+            self._agent_view_second = second
+            self._agent_view_at = mono
+            self._agents_pending = set()
+            self.agent_views_patched += 1
+            self._agent_timer.stop()
+            return kept, None, True
         if not self._agents_pending:
-            return kept, None
+            return kept, None, False
         if mono - self._agent_view_at >= self._agent_min_s:
             patch, self._agents_pending = self._agents_pending, set()
             self._agent_view_at = mono
             self.agent_views_patched += 1
             self._agent_timer.stop()
-            return kept, patch
+            return kept, patch, False
         if not self._agent_timer.isActive():
             wait = self._agent_view_at + self._agent_min_s - mono
             self._agent_timer.start(max(1, math.ceil(wait * 1000)))
-        return kept, None
+        return kept, None, False
 
     # ------------------------------------------------------------------ live reload
     def reconfigure(self, config: BoardConfig, vm: BoardViewModel, board: BoardWidget | None = None) -> None:
