@@ -229,3 +229,26 @@ def test_ticker_shows_broadcasts_and_messages_and_holds_critical_ones() -> None:
     for s in range(701, 730, 5):
         t = vm.build(eng.figures(T0 + s), link, T0 + s, page=0).ticker
         assert (t.text, t.level) == ("Phones down in Leeds", "critical")
+
+
+def test_agent_changes_between_regroupings_reach_the_order_at_the_next_one() -> None:
+    """The view model hands a second's agent changes to its orders when a board next reads them (a regroup):
+    the result is the order the changes make one by one, oldest change first."""
+    cfg = BoardConfig.model_validate({"pages": [{"rows": 1, "cols": 1, "tiles": [
+        {"kind": "agent_board", "row": 0, "col": 0}]}]})
+    vm = BoardViewModel(cfg)
+    rows = [{"agent_id": f"a{i}", "name": f"Agent {i}", "team": "T", "queues": ["q"],
+             "state": ("available", "on_call")[i % 2], "reason": None, "since": T0 + i} for i in range(8)]
+    vm.set_agents(rows)
+    link = LinkStatus("live", last_data_at=T0 + 50)
+
+    def groups(now: float) -> dict[str | None, list[str]]:
+        view = vm.build({}, link, now, {0: (4, 6)}).tiles[0]
+        return {s.state: [c.agent_id for c in s.cells] for s in view.sections}
+
+    assert groups(T0 + 50) == {"available": ["a0", "a2", "a4", "a6"], "on_call": ["a1", "a3", "a5", "a7"]}
+    vm.update_agents([{**rows[0], "state": "on_call", "since": T0 + 20}])
+    vm.update_agents([{**rows[3], "state": "available", "since": T0 + 30}])
+    vm.update_agents([{**rows[0], "state": "wrap_up", "since": T0 + 40}])  # a0 again: its latest counts
+    vm.update_agents([{**rows[5], "state": "logged_out", "since": T0 + 45}])
+    assert groups(T0 + 51) == {"available": ["a2", "a4", "a6", "a3"], "on_call": ["a1", "a7"], "wrap_up": ["a0"]}

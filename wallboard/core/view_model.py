@@ -661,6 +661,7 @@ class BoardViewModel:
         self.rings: dict[tuple[str, str | None, str], SparkRing] = {}
         self._orders: dict[tuple[int, int], AgentOrder] = {}
         self._agent_rows: dict[str, dict[str, Any]] = {}
+        self._pending_rows: dict[str, dict[str, Any]] = {}  # changed since the orders last took changes
         self.metrics = config.metrics  # the engine's settings in use (the server's, when it sent them)
         self._zone = ZoneInfo(config.metrics.timezone)
         self._clock_text: tuple[tuple[int, ZoneInfo] | None, str] = (None, "")
@@ -689,6 +690,7 @@ class BoardViewModel:
     def set_queue_filter(self, queue: str | None) -> None:
         self.queue_filter = queue
         self._orders.clear()
+        self._pending_rows = {}
 
     def wants_queue_figures(self, now: float) -> bool:
         """Whether a build at ``now`` reads figures per queue (a tile or sparkline for one queue, a queue
@@ -700,17 +702,24 @@ class BoardViewModel:
     def set_agents(self, rows: list[dict[str, Any]]) -> None:
         """All agents (rows as from ``agent_row``), e.g. after a snapshot: every order is rebuilt."""
         self._agent_rows = {r["agent_id"]: r for r in rows}
+        self._pending_rows = {}
         for order in self._orders.values():
             order.rebuild(rows)
 
     def update_agents(self, rows: list[dict[str, Any]]) -> None:
-        """Only the agents that changed since the last call."""
+        """Only the agents that changed since the last call. The orders take them when next read (a regroup,
+        the headers' counts each second): a busy floor changes agents at every refresh, a board reads its
+        order once a second at most, and a second's changes sort once (AgentOrder.update)."""
+        agent_rows, pending = self._agent_rows, self._pending_rows
         for r in rows:
-            self._agent_rows[r["agent_id"]] = r
-        for order in self._orders.values():
-            order.update(rows)
+            agent_rows[r["agent_id"]] = pending[r["agent_id"]] = r
 
     def _order(self, key: tuple[int, int], tile: AgentBoardTile) -> AgentOrder:
+        if self._pending_rows:
+            rows = list(self._pending_rows.values())
+            self._pending_rows = {}
+            for o in self._orders.values():
+                o.update(rows)
         order = self._orders.get(key)
         if order is None:
             order = AgentOrder(tile.group_by, tile.queue or self.queue_filter, tile.include_logged_out)
