@@ -231,12 +231,11 @@ def test_five_thousand_agents_render_and_page(qtbot) -> None:
     assert paint_ms < 5000  # sanity only; timings live in benchmarks/ui.py
 
 
-def test_a_state_change_shows_in_place_at_once_and_regroups_at_the_next_second(qtbot) -> None:
-    w = _window(qtbot, size=(3840, 2160))
-    t0 = float(int(time.time())) + 0.1  # early in a second: the refreshes below stay within it
+def _agents_on_held_clock(w, t0: float, agents: list) -> tuple:
+    """(controller, its clock {"t": ...} at t0, the agent board widget): ``w``'s board showing a live engine of
+    ``agents``, its layout settled (a new grid shape would regroup)."""
     eng = MetricsEngine()
-    eng.apply_many([p.AgentState(ts=t0 - 900 + i, agent_id=f"A{i:03d}", name=f"Agent {i}",
-                                 state=("available", "on_call")[i % 2], queues=["q1"]) for i in range(40)])
+    eng.apply_many(agents)
     ctl = w.controller
     ctl.use_engine(eng)
     clock = {"t": t0}
@@ -244,8 +243,17 @@ def test_a_state_change_shows_in_place_at_once_and_regroups_at_the_next_second(q
     ctl.set_link(LinkStatus("live", last_data_at=t0))
     ctl.refresh()
     board = next(t for t in w.board.current_page().tiles if isinstance(t, AgentBoardWidget))
-    QApplication.processEvents()  # let the layout settle (a new grid shape would regroup)
+    QApplication.processEvents()
     ctl.refresh()
+    return ctl, clock, board
+
+
+def test_a_state_change_shows_in_place_at_once_and_regroups_at_the_next_second(qtbot) -> None:
+    w = _window(qtbot, size=(3840, 2160))
+    t0 = float(int(time.time())) + 0.1  # early in a second: the refreshes below stay within it
+    ctl, clock, board = _agents_on_held_clock(w, t0, [
+        p.AgentState(ts=t0 - 900 + i, agent_id=f"A{i:03d}", name=f"Agent {i}",
+                     state=("available", "on_call")[i % 2], queues=["q1"]) for i in range(40)])
     before = board.view
     assert before.pages == 1  # all on one page, whatever the time (pages rotate with the clock)
     sec = before.sections[0]
@@ -276,20 +284,11 @@ def test_a_board_that_pages_holds_its_agents_for_the_page_and_ticks_their_clocks
     every second): each second its clocks tick and its headers count anew, changes show in place; the next
     agent page regroups."""
     w = _window(qtbot, size=(3840, 2160))
-    ctl = w.controller
     tile = next(t for t in w.config.pages[0].tiles if t.kind == "agent_board")
     t0 = (int(time.time() // tile.page_seconds) + 1) * tile.page_seconds + 0.1  # early in an agent page
-    eng = MetricsEngine()
-    eng.apply_many([p.AgentState(ts=t0 - 500 + i * 0.25, agent_id=f"A{i:04d}", name=f"Agent {i}",
-                                 state=("available", "on_call")[i % 2], queues=["q1"]) for i in range(1000)])
-    ctl.use_engine(eng)
-    clock = {"t": t0}
-    ctl._clock = lambda: clock["t"]
-    ctl.set_link(LinkStatus("live", last_data_at=t0))
-    ctl.refresh()
-    board = next(t for t in w.board.current_page().tiles if isinstance(t, AgentBoardWidget))
-    QApplication.processEvents()  # let the layout settle (a new grid shape would regroup)
-    ctl.refresh()
+    ctl, clock, board = _agents_on_held_clock(w, t0, [
+        p.AgentState(ts=t0 - 500 + i * 0.25, agent_id=f"A{i:04d}", name=f"Agent {i}",
+                     state=("available", "on_call")[i % 2], queues=["q1"]) for i in range(1000)])
     first = board.view
     assert first.pages > 1 and first.page == int(t0 // tile.page_seconds) % first.pages
     shown = [[c.agent_id for c in s.cells] for s in first.sections]

@@ -287,6 +287,11 @@ class BoardController(QObject):
         self.view = view
         self.view_applied.emit(view)
 
+    def _agent_views_shown(self, mono: float) -> None:
+        """The agent boards show every change up to now: the throttle on updates in place starts again."""
+        self._agent_view_at = mono
+        self._agent_timer.stop()
+
     def _agent_regroup_key(self, page: int, now: float, grids: dict[int, tuple[int, int]]) -> tuple:
         """What the agent boards' grouping follows: the page of tiles, the boards' grid shapes and, per board,
         its agent page (a board that pages holds its page's agents for ``page_seconds``, their cells updated
@@ -309,26 +314,23 @@ class BoardController(QObject):
         if old is None or old.page_index != key[0] or self._agent_view_key != key:
             self._agent_view_key = key
             self._agent_view_second = second
-            self._agent_view_at = mono
             self._agents_pending = set()
             self.agent_views_built += 1
-            self._agent_timer.stop()
+            self._agent_views_shown(mono)
             return None, None, False
         kept = {i: v for i, v in enumerate(old.tiles) if getattr(v, "kind", "") in AGENT_VIEW_KINDS}
         if second != self._agent_view_second:  # every cell (its clock), pending changes included
             self._agent_view_second = second
-            self._agent_view_at = mono
             self._agents_pending = set()
             self.agent_views_patched += 1
-            self._agent_timer.stop()
+            self._agent_views_shown(mono)
             return kept, None, True
         if not self._agents_pending:
             return kept, None, False
         if mono - self._agent_view_at >= self._agent_min_s:
             patch, self._agents_pending = self._agents_pending, set()
-            self._agent_view_at = mono
             self.agent_views_patched += 1
-            self._agent_timer.stop()
+            self._agent_views_shown(mono)
             return kept, patch, False
         if not self._agent_timer.isActive():
             wait = self._agent_view_at + self._agent_min_s - mono
