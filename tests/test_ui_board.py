@@ -309,7 +309,8 @@ def test_a_board_that_pages_holds_its_agents_for_the_page_and_ticks_their_clocks
     ctl.set_link(LinkStatus("live", last_data_at=clock["t"]))
     ctl.refresh()
     assert ctl.agent_views_built == built + 1 and not board.view.stale
-    assert board.view.page == int(clock["t"] // tile.page_seconds) % board.view.pages != first.page
+    # (the page index may repeat: the number of pages can change with the regroup)
+    assert board.view.page == int(clock["t"] // tile.page_seconds) % board.view.pages
     assert [[c.agent_id for c in s.cells] for s in board.view.sections] != shown
 
 
