@@ -88,11 +88,17 @@ def probe_times(eng: MetricsEngine, last_ts: float, rng: random.Random) -> list[
 
 
 def assert_same(eng: MetricsEngine, now: float, agent_list: bool = False) -> None:
-    got = eng.figures(now, agent_list=agent_list)
     want = reference_figures(eng, now, agent_list)
-    totals_only = eng.figures(now, agent_list=agent_list, queues=False)  # what a board of totals asks for
+    # First what a board of totals asks for (the per-queue figures are then derived later, from the cache).
+    totals_only = eng.figures(now, agent_list=agent_list, queues=False)
     assert totals_only["total"] == want["total"] and totals_only["queues"] == {}
     assert totals_only["agents"]["by_state"] == want["agents"]["by_state"]
+    for windows in (("today",), ("rolling",)):  # a board that shows one window: the other is left out
+        part = eng.figures(now, windows=windows)
+        assert part["total"] == {w: want["total"][w] for w in windows}
+        assert part["queues"] == {q: {**{w: v[w] for w in windows}, "name": v["name"]}
+                                  for q, v in want["queues"].items()}
+    got = eng.figures(now, agent_list=agent_list)
     assert json.dumps(got) == json.dumps(want), f"figures differ at now={now}"
 
 

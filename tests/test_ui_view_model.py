@@ -161,6 +161,23 @@ def test_a_change_to_the_detail_line_alone_waits_for_detail_refresh_hz_and_the_f
     assert fast.build(eng.figures(T0 + 8.04), link, T0 + 8.04).tiles[0].detail == "5 answered"
 
 
+def test_the_engine_computes_only_the_windows_the_board_reads() -> None:
+    from wallboard.core.alerts import AlertRule, AlertState
+
+    today = BoardConfig(pages=[PageConfig(rows=1, cols=2, tiles=[
+        FigureTile(kind="asa", col=0), FigureTile(kind="waiting", col=1)])])
+    vm = BoardViewModel(today)
+    assert vm.windows_shown() == ("today",)
+    vm.alerts = AlertState((AlertRule(name="r", figure="asa_s", window="rolling", warning=30),))
+    assert vm.windows_shown() == ("today", "rolling")  # an alert rule reads its window too
+    rolling = BoardConfig(pages=[PageConfig(rows=1, cols=1, tiles=[FigureTile(kind="asa", window="rolling")])])
+    assert BoardViewModel(rolling).windows_shown() == ("rolling",)
+    eng = _engine_with_waiting_call()
+    link = LinkStatus("live", last_data_at=T0 + 5)
+    shown = BoardViewModel(today).build(eng.figures(T0 + 5, windows=("today",)), link, T0 + 5)
+    assert shown == BoardViewModel(today).build(eng.figures(T0 + 5), link, T0 + 5)
+
+
 def test_agent_state_tiles_count_per_queue_and_show_occupancy_only_site_wide() -> None:
     eng = MetricsEngine()
     eng.apply_many([p.AgentState(ts=T0, agent_id="a1", state="available", queues=["sales"]),

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, insort
 from collections import Counter, deque
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -107,7 +107,7 @@ class MetricsEngine:
         self._wait_order: dict[str, list[int]] = {}  # queue -> sorted queued_ms of its waiting calls, when known
         self._outcomes_version = 0  # bumped whenever _outcomes changes
         self._lost_memo: tuple[int, int, dict[str, list[tuple[int, int]]]] = (-1, 0, {})
-        self._window_cache: dict[tuple[str, str], tuple[tuple, Counts, dict[str, Any]]] = {}
+        self._window_cache: dict[tuple[str, str], list] = {}  # see _window_counts
         self._total_cache: dict[str, tuple[tuple, dict[str, Any]]] = {}
         self._queue_order: tuple[str, ...] = ()
         self._empty = Tally()
@@ -475,13 +475,14 @@ class MetricsEngine:
         return self._queue_order
 
     def _window_counts(self, queue: str, window: str, tally: Tally, lost: list[tuple[int, int]] | None,
-                       goal: ServiceLevelGoal, over: int) -> tuple[Counts, dict[str, Any]]:
-        """(Counts, figures other than waiting and longest wait) of one queue and window, cached until the
-        tally, the outcomes lost from the window, the goal or the callers waiting beyond it change."""
+                       goal: ServiceLevelGoal, over: int) -> list:
+        """[key, Counts, figures other than waiting and longest wait or None until asked for (window_tail)]
+        of one queue and window, cached until the tally, the outcomes lost from the window, the goal or the
+        callers waiting beyond it change. The board's totals need only the Counts."""
         key = (tally, tally.version, len(lost) if lost else 0, goal, over)
         hit = self._window_cache.get((queue, window))
         if hit is not None and hit[0] == key:
-            return hit[1], hit[2]
+            return hit
         threshold_s, short_s = goal.threshold_s, self.config.short_abandon_s
         c = tally.counts(threshold_s, short_s).copy()
         if lost:
@@ -489,9 +490,15 @@ class MetricsEngine:
             for kind, d in lost:
                 c.add(kind, d, -1, t_key, s_key)
         c.waiting_over_threshold = over
-        tail = self._figures_tail(c, threshold_s, goal.target_pct)
-        self._window_cache[(queue, window)] = (key, c, tail)
-        return c, tail
+        hit = self._window_cache[(queue, window)] = [key, c, None]
+        return hit
+
+    def _window_tail(self, hit: list, goal: ServiceLevelGoal) -> dict[str, Any]:
+        """The figures of a _window_counts entry (derived once, then kept with it)."""
+        tail = hit[2]
+        if tail is None:
+            tail = hit[2] = self._figures_tail(hit[1], goal.threshold_s, goal.target_pct)
+        return tail
 
     def _total_tail(self, window: str, parts: list[Counts], common: ServiceLevelGoal | None) -> dict[str, Any]:
         key = (tuple(parts), common)  # each part is a new object whenever its figures change
@@ -512,17 +519,21 @@ class MetricsEngine:
         d["sl_target_pct"] = target_pct
         return d
 
-    def figures(self, now: float, *, agent_list: bool = False, queues: bool = True) -> dict[str, Any]:
+    def figures(self, now: float, *, agent_list: bool = False, queues: bool = True,
+                windows: Collection[str] = WINDOWS) -> dict[str, Any]:
         """All figures as of ``now`` in the documented JSON shape (docs/metrics.md). ``queues=False`` leaves
         ``queues`` and the agents' ``by_queue`` empty: the totals alone, for a board that shows nothing
-        per queue at this refresh (the totals are the same either way)."""
+        per queue at this refresh (the totals are the same either way). ``windows`` limits the windows
+        ("today", "rolling") computed to those a board shows; the others are left out of the result."""
         now_ms = self.effective_now_ms(now)
         cfg = self.config
+        want_today, want_rolling = "today" in windows, "rolling" in windows
         today = self._today if now_ms < self._next_reset_ms else {}
         rolling = self._rolling
-        lost = self._lost_from_window(now_ms)
+        lost = self._lost_from_window(now_ms) if want_rolling else {}
         empty = self._empty
         window_counts = self._window_counts
+        window_tail = self._window_tail
         parts_today: list[Counts] = []
         parts_rolling: list[Counts] = []
         total_waiting, total_longest = 0, 0
@@ -540,25 +551,30 @@ class MetricsEngine:
             total_waiting += waiting
             if longest_ms > total_longest:
                 total_longest = longest_ms
-            longest_s = longest_ms / 1000
-            c_today, tail_today = window_counts(q, "today", today.get(q, empty), None, goal, over)
-            c_rolling, tail_rolling = window_counts(q, "rolling", rolling.get(q, empty), lost.get(q), goal, over)
-            parts_today.append(c_today)
-            parts_rolling.append(c_rolling)
-            if not queues:
-                continue
-            per_queue[q] = {
-                "today": {"waiting": waiting, "longest_wait_s": longest_s, **tail_today},
-                "rolling": {"waiting": waiting, "longest_wait_s": longest_s, **tail_rolling},
-                "name": self.queues[q].name or q,
-            }
+            entry: dict[str, Any] | None = None
+            if queues:
+                longest_s = longest_ms / 1000
+                entry = per_queue[q] = {}
+            if want_today:
+                hit = window_counts(q, "today", today.get(q, empty), None, goal, over)
+                parts_today.append(hit[1])
+                if entry is not None:
+                    entry["today"] = {"waiting": waiting, "longest_wait_s": longest_s, **window_tail(hit, goal)}
+            if want_rolling:
+                hit = window_counts(q, "rolling", rolling.get(q, empty), lost.get(q), goal, over)
+                parts_rolling.append(hit[1])
+                if entry is not None:
+                    entry["rolling"] = {"waiting": waiting, "longest_wait_s": longest_s, **window_tail(hit, goal)}
+            if entry is not None:
+                entry["name"] = self.queues[q].name or q
         # The total shows a goal only when every queue shares it; otherwise its threshold is mixed.
         if mixed:
             common = None
         total_longest_s = total_longest / 1000
         total = {
             w: {"waiting": total_waiting, "longest_wait_s": total_longest_s, **self._total_tail(w, parts, common)}
-            for w, parts in (("today", parts_today), ("rolling", parts_rolling))
+            for w, parts, wanted in (("today", parts_today, want_today), ("rolling", parts_rolling, want_rolling))
+            if wanted
         }
         return {
             "at": now_ms / 1000,

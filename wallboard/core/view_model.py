@@ -680,6 +680,8 @@ class BoardViewModel:
         # Figure tiles' views on show, by (page, tile), with when each came in (see _hold_detail).
         self._figure_views: dict[tuple[int, int], tuple[TileView, float]] = {}
         self._detail_hold_s = 1 / config.display.detail_refresh_hz
+        self._tile_windows = {t.window for p in config.pages for t in p.tiles if isinstance(t, FigureTile)}
+        self._windows: tuple[object, tuple[str, ...]] = (None, ())  # (the alert rules, windows_shown)
         self._queue_scoped = any(getattr(t, "queue", None) for p in config.pages for t in p.tiles)
         for p in config.pages:
             for t in p.tiles:
@@ -699,6 +701,16 @@ class BoardViewModel:
         self.queue_filter = queue
         self._orders.clear()
         self._pending_rows = {}
+
+    def windows_shown(self) -> tuple[str, ...]:
+        """The windows ("today", "rolling") a build reads: its figure tiles' on every page (the sparklines
+        sample every page) and the alert rules'; the engine may leave the others out
+        (MetricsEngine.figures(windows=...))."""
+        rules = getattr(self.alerts, "rules", ())
+        if self._windows[0] is not rules:
+            wanted = self._tile_windows | {r.window for r in rules}
+            self._windows = (rules, tuple(w for w in ("today", "rolling") if w in wanted))
+        return self._windows[1]
 
     def wants_queue_figures(self, now: float) -> bool:
         """Whether a build at ``now`` reads figures per queue (a tile or sparkline for one queue, a queue

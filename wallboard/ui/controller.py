@@ -274,7 +274,7 @@ class BoardController(QObject):
             self.vm.update_agents([agent_row(agents[a]) for a in self._changed_agents if a in agents])
             self._agents_pending |= self._changed_agents
             self._changed_agents = set()
-        figures = eng.figures(now, queues=self.vm.wants_queue_figures(now))
+        figures = eng.figures(now, queues=self.vm.wants_queue_figures(now), windows=self.vm.windows_shown())
         self._last_figures = figures
         self.vm.sample(figures, now)
         page = self.vm.current_page(now)
