@@ -135,6 +135,14 @@ def test_each_queue_and_goal_defaults():
     assert state.level_of("longest_wait_s", "sales", "rolling") == "warning"  # instant figure: any window
     assert state.level_of("service_level_pct", "sales", "today") == "ok"
     assert state.level_of("service_level_pct", "sales", "rolling") is None
+    assert state.level_of("longest_wait_s", "billing", "today") is None  # no such queue yet ...
+    f["queues"]["billing"] = {"name": "Billing", "today": {"longest_wait_s": 90.0, "sl_threshold_s": 20,
+                                                           "sl_target_pct": 80, "offered": 3}}
+    evaluate(f, state, 61)
+    assert state.level_of("longest_wait_s", "billing", "today") == "none"  # ... covered once it comes
+    evaluate(f, state, 76)
+    assert state.level_of("longest_wait_s", "billing", "today") == "critical"  # over 2T for 15 s
+    del f["queues"]["billing"]
     # Too few calls for a service level: the rule waits (no alert on 2 of 3 calls).
     f["queues"]["sales"]["today"].update(offered=5, service_level_pct=40.0)
     assert [tr for t in (100, 200, 300) for tr in evaluate(f, state, t) if tr.queue == "sales"] == []

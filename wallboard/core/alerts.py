@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from itertools import pairwise
 from typing import Any, Literal
 
@@ -63,11 +64,24 @@ def resolve_level(value: LevelValue | None, goal: float | None) -> float | None:
     """A level's number; None when it is relative to a goal that is not known (e.g. mixed goals)."""
     if value is None or isinstance(value, int | float):
         return value
-    m = _GOAL_RE.match(value)
-    if m is None or goal is None:
+    parsed = _goal_level(value)
+    if parsed is None or goal is None:
         return None
-    op, num = m.group(1), float(m.group(2) or 0)
-    return {"*": goal * num, "+": goal + num, "-": goal - num}.get(op or "", goal)
+    op, num = parsed
+    if op == "*":
+        return goal * num
+    if op == "+":
+        return goal + num
+    if op == "-":
+        return goal - num
+    return goal
+
+
+@lru_cache(maxsize=256)
+def _goal_level(value: str) -> tuple[str, float] | None:
+    """("*" | "+" | "-" | "", N) of a goal-relative level (parsed once: rules are evaluated many times)."""
+    m = _GOAL_RE.match(value)
+    return None if m is None else (m.group(1) or "", float(m.group(2) or 0))
 
 
 class AlertRule(BaseModel):
@@ -197,6 +211,10 @@ class AlertState:
     rules: tuple[AlertRule, ...]
     tracks: dict[AlertKey, Track] = field(default_factory=dict)
     names: dict[str, str] = field(default_factory=dict)  # queue id -> display name (last seen)
+    # (figure, scope) -> [(window, track)]: alert_of runs for every tile at every refresh. Rebuilt when
+    # evaluate adds a track (tracks are only ever added there); the tracks' levels are read live.
+    _index: dict[tuple[str, str], list[tuple[str, Track]]] | None = field(default=None, compare=False,
+                                                                          repr=False)
 
     def with_rules(self, rules: tuple[AlertRule, ...] | list[AlertRule]) -> AlertState:
         """New rules (live config): tracks of unchanged rules (same position and content) carry on."""
@@ -231,13 +249,17 @@ class AlertState:
         or is beyond a level that has not been held long enough to raise: a tile is green only when its
         rules are satisfied, and amber or red only when an alert is really up.
         """
+        index = self._index
+        if index is None:
+            index = self._index = {}
+            for key, t in self.tracks.items():
+                rule = self.rules[key[0]]
+                index.setdefault((rule.figure, key[1]), []).append((rule.window, t))
         best: str | None = None
         acked = True
-        for key, t in self.tracks.items():
-            rule = self.rules[key[0]]
-            if key[1] != queue or rule.figure != figure:
-                continue
-            if figure not in INSTANT_FIGURES and rule.window != window:
+        any_window = figure in INSTANT_FIGURES
+        for rule_window, t in index.get((figure, queue), ()):
+            if not any_window and rule_window != window:
                 continue
             level = t.level
             if level == "ok" and (t.value is None or t.pending != "ok"):
@@ -321,6 +343,7 @@ def evaluate(figures: dict[str, Any], state: AlertState, now: float) -> list[Tra
             track = state.tracks.get(key)
             if track is None:
                 track = state.tracks[key] = Track()
+                state._index = None
             goal_field = GOAL_BASIS.get(rule.figure)
             goal = None if fig is None or goal_field is None else fig.get(goal_field)
             warn = resolve_level(rule.warning, goal)
