@@ -6,14 +6,14 @@ import math
 from functools import lru_cache
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QFont, QFontMetrics, QFontMetricsF, QPainter, QPaintEvent, QPixmap, QResizeEvent
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QFontMetricsF, QPainter, QPaintEvent, QPixmap, QResizeEvent
 from PySide6.QtWidgets import QWidget
 
 from wallboard.core.view_model import AgentStatesView
 from wallboard.ui.figure_tile import (
     CAP_HEIGHT,
     Piece,
-    big_text_pieces,
+    big_text_rgba_pieces,
     blit_panel,
     changed_rects,
     paint_pieces,
@@ -41,9 +41,12 @@ class AgentStatesWidget(TileFrame):
         self._geometry_cache: tuple[tuple, tuple[QRectF, QRectF, float, float, float, float]] | None = None
         self._shown: tuple[AgentStatesView, tuple, tuple[tuple[Piece, ...], ...]] | None = None  # with key, runs
         self._bar_bounds_cache: tuple[tuple | None, tuple[int, int, int, int]] | None = None
+        self._widest: dict[tuple, float] = {}  # (count texts, px) -> the widest count's advance
+        self._colors_cache: dict[tuple[str, bool], tuple[int, dict[str, tuple[QColor, int]]]] = {}
 
     def set_theme(self, t: Theme) -> None:
         self._forget_pieces()
+        self._colors_cache.clear()
         super().set_theme(t)
 
     def resizeEvent(self, event: QResizeEvent) -> None:
@@ -198,19 +201,22 @@ class AgentStatesWidget(TileFrame):
 
     def _count_runs(self, v: AgentStatesView, area: QRectF) -> list[tuple[Piece, ...]]:
         """One run of glyphs per column, then the bar."""
-        t = self.theme
         bar, cols, col_w, num_h, _label_h, _label_px = self._geometry(area, len(v.counts))
         px = num_h * 0.82 / CAP_HEIGHT
         # At least three digits' width: single digits would otherwise grow until the columns read as one
         # number ("0 2 7 0" as "0270").
-        widest = max(_demibold_advance(t, px) for t in ["000", *(c.text for c in v.counts)])
+        texts = tuple([c.text for c in v.counts])
+        widest = self._widest.get((texts, px))
+        if widest is None:
+            widest = remember(self._widest, (texts, px), max(_demibold_advance(t, px) for t in ("000", *texts)))
         if widest > col_w * 0.72:  # one size for all columns, fitted to the widest count (with a gap)
             px *= col_w * 0.72 / widest
         dpr = self._geo[3]
         baseline = cols.top() + (num_h + px * CAP_HEIGHT) / 2
-        color = t.text_dim if v.stale else t.text
-        runs = [big_text_pieces(cols.left() + i * col_w, baseline, sc.text, round(px), color, dpr)[0]
-                for i, sc in enumerate(v.counts)]
+        rgba, state_colors = self._colors(v.stale)
+        size, left = round(px), cols.left()
+        runs = [big_text_rgba_pieces(left + i * col_w, baseline, text, size, rgba, dpr)[0]
+                for i, text in enumerate(texts)]
         total = sum(c.count for c in v.counts)
         # Each state's share from one whole device pixel to another: crisp edges, and a share that grows by an
         # agent moves an edge by a pixel or none, so a refresh repaints the pixels between the old and the new
@@ -226,8 +232,8 @@ class AgentStatesWidget(TileFrame):
             cum += sc.count
             x1 = round((left + width * cum / total) * dpr) / dpr
             if x1 > x0:
-                color = t.text_dim if v.stale else t.states[sc.state]
-                shares.append((x0, x1, color.rgba()))
+                color, color_rgba = state_colors[sc.state]
+                shares.append((x0, x1, color_rgba))
                 colors.append(color)
             x0 = x1
 
@@ -237,6 +243,17 @@ class AgentStatesWidget(TileFrame):
 
         runs.append((Piece(("bar", tuple(shares)), self._bar_bounds(bar), paint_bar),))
         return runs
+
+    def _colors(self, stale: bool) -> tuple[int, dict[str, tuple[QColor, int]]]:
+        """(the counts' rgba, each state's (colour, rgba) in the bar) in this theme: asked of Qt once."""
+        key = (self.theme.name, stale)
+        got = self._colors_cache.get(key)
+        if got is None:
+            t = self.theme
+            text = t.text_dim if stale else t.text
+            states = {s: (c, c.rgba()) for s, c0 in t.states.items() for c in [t.text_dim if stale else c0]}
+            got = self._colors_cache[key] = (text.rgba(), states)
+        return got
 
     def _bar_bounds(self, bar: QRectF) -> tuple[int, int, int, int]:
         got = self._bar_bounds_cache

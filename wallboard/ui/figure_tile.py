@@ -409,6 +409,12 @@ def big_text_pieces(x: float, baseline: float, text: str, px: int, color: QColor
     return _big_text_pieces(x, baseline, text, px, color.rgba(), dpr)
 
 
+def big_text_rgba_pieces(x: float, baseline: float, text: str, px: int, rgba: int,
+                         dpr: float) -> tuple[tuple[Piece, ...], float]:
+    """big_text_pieces with the colour as a QColor.rgba() (asked of Qt once by the caller)."""
+    return _big_text_pieces(x, baseline, text, px, rgba, dpr)
+
+
 @lru_cache(maxsize=64)  # runs hold their glyph pixmaps: few, so the glyph cache's limit still bounds memory
 def _big_text_pieces(x: float, baseline: float, text: str, px: int, rgba: int,
                      dpr: float) -> tuple[tuple[Piece, ...], float]:
