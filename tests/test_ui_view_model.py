@@ -123,44 +123,6 @@ def test_tiles_follow_engine_figures_and_queue_names() -> None:
     assert missing.value == DASH and "no such queue" in missing.detail
 
 
-def test_a_change_to_the_detail_line_alone_waits_for_detail_refresh_hz_and_the_figure_never_waits() -> None:
-    eng = _engine_with_waiting_call()
-    eng.apply_many([p.AgentState(ts=T0, agent_id=f"a{i}", state="available", queues=["sales"]) for i in range(4)])
-    cfg = BoardConfig(pages=[PageConfig(rows=1, cols=1, tiles=[FigureTile(kind="asa", queue="sales")])])
-    assert cfg.display.detail_refresh_hz == 4  # the default: details at most every 0.25 s
-    vm = BoardViewModel(cfg)
-
-    def answer(call: str, at: float, wait: float) -> None:
-        eng.apply_many([p.CallQueued(ts=at - wait, call_id=call, queue="sales"),
-                        p.CallAnswered(ts=at, call_id=call, queue="sales", agent_id=f"a{int(call[1:]) % 4}")])
-
-    def asa(now: float, live: bool = True) -> object:
-        link = LinkStatus("live" if live else "lost", last_data_at=T0 + 7 if live else T0)
-        return vm.build(eng.figures(now), link, now).tiles[0]
-
-    eng.apply_many([p.CallAnswered(ts=T0 + 7, call_id="c1", queue="sales", agent_id="a1")])
-    first = asa(T0 + 7.0)
-    assert (first.value, first.detail) == ("7", "1 answered")
-    answer("c2", T0 + 7.05, 7)  # the same wait: ASA stays 7 s, only the count under it changes
-    assert asa(T0 + 7.1) is first  # held: the view on show, unchanged
-    assert asa(T0 + 7.24) is first
-    later = asa(T0 + 7.25)  # 1/detail_refresh_hz after the view on show came in
-    assert (later.value, later.detail) == ("7", "2 answered")
-    answer("c3", T0 + 7.3, 13)  # ASA moves to 9 s: the figure shows at once, with its detail
-    moved = asa(T0 + 7.3)
-    assert (moved.value, moved.detail) == ("9", "3 answered")
-    answer("c4", T0 + 7.35, 9)  # the count alone again, within 0.25 s of the last change: held ...
-    assert asa(T0 + 7.4) is moved
-    lost = asa(T0 + 7.45, live=False)  # ... but a change of staleness shows at once, with the newest detail
-    assert lost.stale and lost.detail == "4 answered"
-    fast = BoardViewModel(cfg.model_copy(update={"display": cfg.display.model_copy(
-        update={"detail_refresh_hz": 60})}))
-    link = LinkStatus("live", last_data_at=T0 + 8)
-    assert fast.build(eng.figures(T0 + 8), link, T0 + 8).tiles[0].detail == "4 answered"
-    answer("c5", T0 + 8.01, 9)
-    assert fast.build(eng.figures(T0 + 8.04), link, T0 + 8.04).tiles[0].detail == "5 answered"
-
-
 def test_the_engine_computes_only_the_windows_the_board_reads() -> None:
     from wallboard.core.alerts import AlertRule, AlertState
 

@@ -139,10 +139,6 @@ class DisplayConfig(BaseModel):
     max_refresh_hz: float = Field(25.0, ge=1, le=60)
     # Agent board: changed agents are updated in place at most this often; it regroups once a second.
     agent_refresh_hz: float = Field(25.0, ge=1, le=60)
-    # Figure tiles' detail lines (the counts under a figure: "1,234 answered"): at most this often. The big
-    # figure, its colour, trend and bar show each change at once; a count that changed only in the detail
-    # line waits up to 1/detail_refresh_hz s (readable, and cheaper: docs/ui.md, "Performance").
-    detail_refresh_hz: float = Field(4.0, ge=1, le=60)
 
     @property
     def feed_batch_interval_s(self) -> float:

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from itertools import islice
-from operator import attrgetter
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -236,10 +235,6 @@ class TileView:
     spark: SparkRing | None = field(default=None, compare=False)
     spark_version: int = 0
     flash_on: bool = False  # an unacknowledged alert with [alerts] flash: this tick is the bright phase
-
-
-_all_but_detail = attrgetter(*(f.name for f in fields(TileView) if f.name not in ("detail", "spark")))
-"""A figure tile's view without its detail line, as a tuple (what _hold_detail compares)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -677,9 +672,6 @@ class BoardViewModel:
         # Whether ``on_figures`` will read per-queue figures at ``now`` (the alert rules run a few times a
         # second): see wants_queue_figures.
         self.on_figures_wants_queues: Callable[[float], bool] | None = None
-        # Figure tiles' views on show, by (page, tile), with when each came in (see _hold_detail).
-        self._figure_views: dict[tuple[int, int], tuple[TileView, float]] = {}
-        self._detail_hold_s = 1 / config.display.detail_refresh_hz
         self._tile_windows = {t.window for p in config.pages for t in p.tiles if isinstance(t, FigureTile)}
         self._windows: tuple[object, tuple[str, ...]] = (None, ())  # (the alert rules, windows_shown)
         self._queue_scoped = any(getattr(t, "queue", None) for p in config.pages for t in p.tiles)
@@ -808,9 +800,9 @@ class BoardViewModel:
                 alert = None
                 if self.alerts is not None:
                     alert = self.alerts.alert_of(KIND_FIGURE[t.kind], queue or "all", t.window)
-                views.append(self._hold_detail((idx, ti), now, figure_tile_view(
-                    t, fig, qname, occ, figures.get("sl_formula_text", ""), rolling, feed, ring, alert,
-                    cfg.alerts.flash and int(now) % 2 == 0)))
+                views.append(figure_tile_view(t, fig, qname, occ, figures.get("sl_formula_text", ""),
+                                              rolling, feed, ring, alert,
+                                              cfg.alerts.flash and int(now) % 2 == 0))
             elif isinstance(t, AgentStateTile):
                 views.append(agent_states_view(t, figures, queue, qname, rolling, feed))
             else:
@@ -839,23 +831,6 @@ class BoardViewModel:
         clock = self._clock_text[1]
         return BoardView(now, cfg.title, clock, idx, len(cfg.pages), pc.title, feed, tuple(views), ticker,
                          events_applied)
-
-    def _hold_detail(self, key: tuple[int, int], now: float, view: TileView) -> TileView:
-        """``view``, or the tile's view on show when only the detail line differs and the view on show is
-        younger than 1/detail_refresh_hz: the counts under a figure change at most a few times a second
-        (at 25 a second they blur; and a repaint of three tiles for a count is most of a frame's work).
-        The big figure, severity, trend, bar and staleness show at once. The view on show comes back
-        unchanged (the same object), so the widget has nothing to do."""
-        shown = self._figure_views.get(key)
-        if shown is not None:
-            old, since = shown
-            if view == old:
-                return old
-            if (now - since < self._detail_hold_s and now >= since and view.detail != old.detail
-                    and _all_but_detail(view) == _all_but_detail(old)):
-                return old
-        self._figure_views[key] = (view, now)
-        return view
 
     def _ticker(self, figures: dict[str, Any], now: float) -> TickerView | None:
         tc = self.config.ticker

@@ -113,7 +113,7 @@ class TileFrame(QWidget):
         self.overlay.update()
 
     def set_view(self, view: object) -> None:
-        if view is self.view or view == self.view:  # (the view model hands back the view on show unchanged)
+        if view == self.view:
             return
         old, self.view = self.view, view
         self.view_changed(old, view)
