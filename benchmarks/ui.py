@@ -309,6 +309,11 @@ def main() -> int:
     ap.add_argument("--max-refresh-hz", type=float, default=None, help="board config display.max_refresh_hz")
     ap.add_argument("--agent-refresh-hz", type=float, default=None,
                     help="board config display.agent_refresh_hz")
+    ap.add_argument("--against", metavar="DIR", default=None,
+                    help="also run the board of another checkout (e.g. a git worktree of an older commit), fed by "
+                         "the same server at the same time, and report its CPU per phase under \"against\": an "
+                         "A/B that shares the host's moment (this VM's CPU figures drift by a point from run "
+                         "to run)")
     ap.add_argument("--child", nargs=2, metavar=("URL", "OUT"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -330,6 +335,13 @@ def main() -> int:
                                  ("agent_refresh_hz", args.agent_refresh_hz)) if v is not None}
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "WALLBOARD_BENCH_DISPLAY": json.dumps(display)}
     child = subprocess.Popen([sys.executable, __file__, "--child", url, str(out)], env=env)
+    other = None
+    if args.against:
+        other_out = Path(tempfile.mkstemp(suffix=".json")[1])
+        # WALLBOARD_BENCH_AGAINST_ENV: JSON of environment variables for that board alone (an A/B of a setting)
+        other_env = {**env, **json.loads(os.environ.get("WALLBOARD_BENCH_AGAINST_ENV", "{}"))}
+        other = subprocess.Popen([sys.executable, str(Path(args.against) / "benchmarks" / "ui.py"), "--child", url,
+                                  str(other_out)], env=other_env, cwd=args.against)
     phases: dict[str, dict] = {}
     try:
         time.sleep(6.0)  # start-up: window, snapshot of 5,000 agents, first paints (not measured)
@@ -342,6 +354,7 @@ def main() -> int:
             if profiled:
                 child.send_signal(signal.SIGUSR1)
             c0, t0 = _proc_cpu_s(child.pid), time.time()
+            o0 = _proc_cpu_s(other.pid) if other is not None else 0.0
             sent = 0
             step = 0.01
             next_t = time.monotonic()
@@ -361,6 +374,8 @@ def main() -> int:
                 child.send_signal(signal.SIGUSR2)
             phases[name] = {"t0": t0, "t1": t1, "sent": sent,
                             "cpu_pct": 100 * (_proc_cpu_s(child.pid) - c0) / (t1 - t0)}
+            if other is not None:
+                phases[name]["against_cpu_pct"] = 100 * (_proc_cpu_s(other.pid) - o0) / (t1 - t0)
 
         run_phase("idle", 0)
         run_phase("real", args.real_rate)
@@ -368,9 +383,13 @@ def main() -> int:
         time.sleep(1.0)
         rss = _proc_rss_mb(child.pid)
     finally:
-        child.send_signal(signal.SIGTERM)
-        child.wait(30)
+        for proc in (child, other):
+            if proc is not None:
+                proc.send_signal(signal.SIGTERM)
+                proc.wait(30)
         feed.stop()
+    if other is not None:
+        other_out.unlink(missing_ok=True)
     data = json.loads(out.read_text())
     out.unlink()
 
@@ -402,6 +421,9 @@ def main() -> int:
         "agents": len({e.agent_id for e in init if e.type == "agent_state"}), "phase_s": secs,
         "feed": "real FeedServer + FeedClient on loopback",
     }
+    if other is not None:
+        result["against"] = {"dir": args.against, **{name: {"cpu_pct": round(phases[name]["against_cpu_pct"], 2)}
+                                                     for name in ("idle", "real", "stress")}}
     if args.json:
         print(json.dumps(result))
     else:
