@@ -23,7 +23,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from wallboard.core import feed_protocol as fp
 from wallboard.core import protocol as p
 from wallboard.core.engine import MetricsEngine
-from wallboard.feed.client import FeedClient
+from wallboard.feed.client import FeedClient, FeedStatus
 from wallboard.feed.logs import websockets_logger
 from wallboard.feed.settings import client_ssl_context, server_ssl_context
 from wallboard.feed.sources import ReplaySource
@@ -871,3 +871,18 @@ def test_a_new_feed_id_drops_the_old_feeds_data_time_from_the_status(stream: lis
     last = sink.statuses[-2]  # before "stopped"
     assert last.feed_id == "B" and last.state == "live"
     assert fp.data_age(last, time.time()).age_s is not None and not fp.data_age(last, time.time()).stale
+
+
+def test_the_watchdog_wakes_at_its_next_deadline_not_on_a_short_period() -> None:
+    client = FeedClient("ws://127.0.0.1:9/", EngineSink())
+    assert client._watchdog_check() == 0.25  # not connected: a short poll
+    client._live, client._ws = True, object()  # type: ignore[assignment]
+    client._status = FeedStatus("live", "")
+    stale_after = client._heartbeat_s * fp.STALE_AFTER_HEARTBEATS
+    client._last_frame_mono = time.monotonic()
+    assert client._watchdog_check() == 1.0  # data just came: the next look in a second, not 4 times a second
+    client._last_frame_mono = time.monotonic() - (stale_after - 0.3)
+    assert 0.2 < client._watchdog_check() <= 0.31  # just past the stale deadline
+    client._last_frame_mono = time.monotonic() - (stale_after + 0.1)
+    client._watchdog_check()
+    assert client.status.state == "stale"

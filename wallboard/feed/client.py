@@ -429,17 +429,27 @@ class FeedClient:
             self._emit("live", why)
 
     async def _watchdog(self) -> None:
+        # Wakes at the next deadline (stale, then dead), at most a second apart (the heartbeat may change),
+        # not on a fixed short period: while data flows, a poll 4 times a second was a wake-up of this
+        # thread for nothing.
         while True:
-            await asyncio.sleep(0.25)
-            if not self._live or self._ws is None:
-                continue
-            quiet = time.monotonic() - self._last_frame_mono
-            stale_after = self._heartbeat_s * fp.STALE_AFTER_HEARTBEATS
-            if quiet > self._heartbeat_s * self._dead_after_heartbeats:
-                log.warning(kv("feed_silent", url=self.url, quiet_s=round(quiet, 1)))
-                self._ws.transport.abort()
-            elif quiet > stale_after and self._status.state == "live":
-                self._emit("stale", f"no data for {quiet:.0f} s")
+            await asyncio.sleep(self._watchdog_check())
+
+    def _watchdog_check(self) -> float:
+        """Mark the feed stale or drop a silent connection when due; returns the seconds until the next check."""
+        if not self._live or self._ws is None:
+            return 0.25
+        quiet = time.monotonic() - self._last_frame_mono
+        stale_after = self._heartbeat_s * fp.STALE_AFTER_HEARTBEATS
+        dead_after = self._heartbeat_s * self._dead_after_heartbeats
+        if quiet > dead_after:
+            log.warning(kv("feed_silent", url=self.url, quiet_s=round(quiet, 1)))
+            self._ws.transport.abort()
+            return 0.25
+        if quiet > stale_after and self._status.state == "live":
+            self._emit("stale", f"no data for {quiet:.0f} s")
+        due = stale_after if quiet <= stale_after and self._status.state == "live" else dead_after
+        return min(1.0, max(0.01, due - quiet + 0.005))
 
     def _emit(self, state: str, detail: str, retry_in_s: float | None = None) -> None:
         self._last_status_mono = time.monotonic()

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import QWidget
 
 from wallboard.core.view_model import AgentBoardView, AgentCell, AgentSection
 from wallboard.ui.theme import Theme, make_font
-from wallboard.ui.tile_frame import TileFrame, ref_height, text_painter
+from wallboard.ui.tile_frame import ANTIALIASING, TileFrame, ref_height, text_painter
 
 ELIDE = Qt.TextElideMode.ElideRight
 _INK = 3  # px of room around a word's advance in its piece: ink may reach past it (italic, overhangs)
@@ -205,13 +205,12 @@ class AgentBoardWidget(TileFrame):
             p.setRenderHint(QPainter.RenderHint.Antialiasing)
             self.paint_panel(p, v.title if v else "", v.page_text if v else "")
         else:  # a few slots: the items within the region's bounds (in Python: a call into Qt per item is dear)
-            b = event.rect()
-            left, top = b.x(), b.y()
-            right, bottom = left + b.width(), top + b.height()
+            left, top, width, height = event.rect().getRect()
+            right, bottom = left + width, top + height
             items = [it for it in items if it[2][0] < right and it[2][0] + it[2][2] > left
                      and it[2][1] < bottom and it[2][1] + it[2][3] > top]
             p.setClipRegion(clip)
-            p.setRenderHint(QPainter.RenderHint.Antialiasing)
+            p.setRenderHint(ANTIALIASING)
             covered = QRegion()  # cell pixmaps are opaque: clear only the rest to the tile's colour
             if top < self._title_row_rect().bottom() + 1:  # the page text changed
                 covered += self._paint_title_row(p, v)
