@@ -882,7 +882,7 @@ def test_the_watchdog_wakes_at_its_next_deadline_not_on_a_short_period() -> None
     client._last_frame_mono = time.monotonic()
     assert client._watchdog_check() == 1.0  # data just came: the next look in a second, not 4 times a second
     client._last_frame_mono = time.monotonic() - (stale_after - 0.3)
-    assert 0.2 < client._watchdog_check() <= 0.31  # just past the stale deadline
+    assert 0.05 < client._watchdog_check() <= 0.31  # just past the stale deadline, not a second later
     client._last_frame_mono = time.monotonic() - (stale_after + 0.1)
     client._watchdog_check()
     assert client.status.state == "stale"

@@ -202,7 +202,7 @@ class AgentBoardWidget(TileFrame):
         full = v is None or QRegion(self.rect()).subtracted(clip).isEmpty()
         items = self._items
         if full:
-            p.setRenderHint(QPainter.RenderHint.Antialiasing)
+            p.setRenderHint(ANTIALIASING)
             self.paint_panel(p, v.title if v else "", v.page_text if v else "")
         else:  # a few slots: the items within the region's bounds (in Python: a call into Qt per item is dear)
             left, top, width, height = event.rect().getRect()
