@@ -104,6 +104,11 @@ def _feed_engine(args: argparse.Namespace, config):  # -> (engine, link, now)
 def run(args: argparse.Namespace) -> int:
     if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    # --size is the PNG's size in pixels: no scaling from the desktop's settings (a 150 % desktop would
+    # otherwise write 2880x1620 for 1920x1080). Before Qt starts: it reads these once.
+    for name in ("QT_SCALE_FACTOR", "QT_SCREEN_SCALE_FACTORS"):
+        os.environ.pop(name, None)
+    os.environ["QT_ENABLE_HIGHDPI_SCALING"] = "0"
     from wallboard.commands.run import load_config
     from wallboard.core.view_model import LinkStatus
 

@@ -118,7 +118,8 @@ class AgentBoardWidget(TileFrame):
     def view_changed(self, old: object | None, new: object) -> None:
         assert isinstance(new, AgentBoardView)
         prev = self._items
-        if not isinstance(old, AgentBoardView) or old.title != new.title or old.stale != new.stale:
+        if (not isinstance(old, AgentBoardView) or old.title != new.title or old.stale != new.stale
+                or not self.devicePixelRatioF().is_integer()):  # (see figure_tile.update_rects)
             self._items = self._layout(new)
             self.update()
             return
@@ -199,7 +200,8 @@ class AgentBoardWidget(TileFrame):
         p = QPainter(self)
         clip = event.region()
         # (QRegion.contains(QRect) means "overlaps", so test coverage by subtraction)
-        full = v is None or QRegion(self.rect()).subtracted(clip).isEmpty()
+        full = (v is None or not self.devicePixelRatioF().is_integer()  # (see figure_tile.update_rects)
+                or QRegion(self.rect()).subtracted(clip).isEmpty())
         items = self._items
         if full:
             p.setRenderHint(ANTIALIASING)
