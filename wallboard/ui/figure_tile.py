@@ -548,7 +548,7 @@ def changed_rects(old: Sequence[Sequence[Piece]], new: Sequence[Sequence[Piece]]
     return rects
 
 
-def update_rects(w: TileFrame, rects: Iterable[tuple[int, int, int, int]]) -> None:
+def update_rects(w: TileFrame, rects: Sequence[tuple[int, int, int, int]]) -> None:
     """Ask Qt to repaint ``rects`` of ``w`` (it merges them into the widget's dirty region). At a fractional
     device pixel ratio (a 125 % or 150 % desktop) the whole tile instead: a tile then starts inside a device
     pixel, where Qt blends a clipped paint differently from a whole one, and repainted parts would leave seams
