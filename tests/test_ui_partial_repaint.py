@@ -9,15 +9,15 @@ same fonts, same painter), within a small tolerance for Qt's own anti-aliasing (
 from __future__ import annotations
 
 import dataclasses
-import os
+import math
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QRect
-from PySide6.QtGui import QImage
+from PySide6.QtCore import QPoint, QRect
+from PySide6.QtGui import QImage, QPainter, QPixmap
 from PySide6.QtWidgets import QApplication, QWidget
 
-from wallboard.core.board_config import AgentBoardTile
+from wallboard.core.board_config import AgentBoardTile, BoardConfig
 from wallboard.core.view_model import (
     DASH,
     AgentBoardView,
@@ -33,7 +33,9 @@ from wallboard.core.view_model import (
 from wallboard.ui import agent_states_tile, figure_tile
 from wallboard.ui.agent_board import AgentBoardWidget
 from wallboard.ui.agent_states_tile import AgentStatesWidget, bar_changed_rects
+from wallboard.ui.board import BoardWidget
 from wallboard.ui.figure_tile import FigureTileWidget, Piece
+from wallboard.ui.pixel_grid import PixelGridLayout
 from wallboard.ui.theme import theme
 from wallboard.ui.tile_frame import TileFrame
 
@@ -42,10 +44,6 @@ from wallboard.ui.tile_frame import TileFrame
 # before: two fresh tiles painting the same view can differ so (with the code before partial repaints too).
 # A piece missed or cut by a dirty rect differs by far more (ink against background).
 TOLERANCE = 8
-# At a fractional device pixel ratio tiles repaint whole on a change (figure_tile.update_rects): the tests of
-# what a change repaints apply at whole ratios only; what ends up on screen is checked at every ratio.
-WHOLE_RATIO = float(os.environ.get("QT_SCALE_FACTOR", "1")).is_integer()
-only_at_whole_ratios = pytest.mark.skipif(not WHOLE_RATIO, reason="tiles repaint whole at a fractional ratio")
 AGENT_SIZE = (1200, 420)
 FIGURE_SIZE = (600, 420)
 
@@ -139,7 +137,6 @@ def test_agent_states_partial_repaints_match_a_full_paint(qtbot, theme_name: str
     assert _mismatches(qtbot, AgentStatesWidget, AGENT_VIEWS, AGENT_SIZE, theme_name) == []
 
 
-@only_at_whole_ratios
 def test_agent_states_repaints_only_the_changed_column_and_the_bar(qtbot) -> None:
     w = _show(qtbot, AgentStatesWidget(), AGENT_SIZE, "dark")
     w.set_view(AGENT_VIEWS[0])
@@ -232,7 +229,6 @@ def test_service_level_tile_partial_repaints_match_a_full_paint(qtbot) -> None:
     assert _mismatches(qtbot, lambda: FigureTileWidget(sparkline=False), BAR_VIEWS, FIGURE_SIZE) == []
 
 
-@only_at_whole_ratios
 def test_figure_tile_repaints_only_the_changed_glyph(qtbot) -> None:
     w = _show(qtbot, FigureTileWidget(sparkline=False), FIGURE_SIZE, "dark")
     w.set_view(_figure("17"))
@@ -315,7 +311,6 @@ def _shrunk(changed_rects):
     return broken
 
 
-@only_at_whole_ratios
 def test_the_comparison_catches_a_dirty_region_too_small(qtbot, monkeypatch) -> None:
     monkeypatch.setattr(figure_tile, "changed_rects", _shrunk(figure_tile.changed_rects))
     monkeypatch.setattr(agent_states_tile, "changed_rects", _shrunk(agent_states_tile.changed_rects))
@@ -336,24 +331,30 @@ def test_the_comparison_sees_a_stale_frame(qtbot) -> None:
 
 # ------------------------------------------------------------------------------------------- inside a board
 def _in_host(qtbot, make, size: tuple[int, int]) -> tuple[QWidget, TileFrame]:
-    """A tile as the board places it: a child at an odd offset (at a ratio of 1.5 it starts mid-pixel)."""
+    """A tile as a board places it: in the board's grid (pixel_grid.PixelGridLayout) at an odd offset, where at
+    a ratio of 1.5 it would start inside a device pixel without the grid's snapping."""
     host = QWidget()
     qtbot.addWidget(host)
     host.resize(size[0] + 20, size[1] + 20)
+    grid = PixelGridLayout(host)
+    grid.setContentsMargins(7, 5, 13, 15)
     w = make()
-    w.setParent(host)
     w.set_theme(theme("dark"))
-    w.setGeometry(7, 5, *size)
+    grid.addWidget(w, 0, 0)
     host.show()
     qtbot.waitExposed(host)
     return host, w
 
 
-@pytest.mark.parametrize("kind", ["figure", "agent_states"])
-def test_tiles_at_an_odd_offset_in_a_board_match_a_full_paint(qtbot, kind: str) -> None:
-    make, views, size = ((lambda: FigureTileWidget(sparkline=False), FIGURE_VIEWS, FIGURE_SIZE) if kind == "figure"
-                         else (AgentStatesWidget, AGENT_VIEWS, AGENT_SIZE))
+@pytest.mark.parametrize("kind", ["figure", "agent_states", "agent_board"])
+def test_tiles_in_a_board_match_a_full_paint(qtbot, kind: str) -> None:
+    make, views, size = {"figure": (lambda: FigureTileWidget(sparkline=False), FIGURE_VIEWS, FIGURE_SIZE),
+                         "agent_states": (AgentStatesWidget, AGENT_VIEWS, AGENT_SIZE),
+                         "agent_board": (AgentBoardWidget, _board_views(), BOARD_SIZE)}[kind]
     host, w = _in_host(qtbot, make, size)
+    dpr = w.devicePixelRatioF()
+    origin = w.mapTo(host, QPoint(0, 0))
+    assert (origin.x() * dpr).is_integer() and (origin.y() * dpr).is_integer()  # on a whole device pixel
     bad = []
     for i, v in enumerate(views):
         w.set_view(v)
@@ -363,3 +364,57 @@ def test_tiles_at_an_odd_offset_in_a_board_match_a_full_paint(qtbot, kind: str) 
             bad.append(i)
         fresh_host.close()
     assert bad == []
+
+
+def test_a_boards_tiles_sit_on_whole_device_pixels_after_a_burn_in_drift(qtbot) -> None:
+    """(Meaningful at a fractional ratio, tests/test_ui_scale_factors.py; at 1 every pixel is whole.)"""
+    board = BoardWidget(BoardConfig())
+    qtbot.addWidget(board)
+    board.resize(1283, 721)
+    board.show()
+    qtbot.waitExposed(board)
+
+    def on_whole_pixels() -> bool:
+        for tile in board.current_page().tiles:
+            o, dpr = tile.mapTo(board, QPoint(0, 0)), tile.devicePixelRatioF()
+            if not ((o.x() * dpr).is_integer() and (o.y() * dpr).is_integer()):
+                return False
+        return True
+
+    assert on_whole_pixels()
+    for dx, dy in ((1, 0), (3, 1), (-2, -1)):
+        board.set_drift(dx, dy)
+        assert on_whole_pixels()
+
+
+@pytest.mark.parametrize("dpr", [1.0, 1.25, 1.5, 1.75, 2.0])
+def test_a_panel_blitted_in_parts_is_the_panel_pixel_for_pixel(qtbot, dpr: float) -> None:
+    """figure_tile.blit_panel copies the parts of a cached panel under a repaint's rects; each part must land
+    exactly where a whole blit puts it (at a fractional ratio a part is widened to whole device pixels)."""
+    w, h = 120, 80
+    rng = np.random.default_rng(7)
+    noise = rng.integers(0, 256, size=(round(h * dpr), round(w * dpr), 4), dtype=np.uint8)
+    noise[..., 3] = 255
+    data = noise.tobytes()  # (kept alive while the image that wraps it is copied)
+    img = QImage(data, noise.shape[1], noise.shape[0], noise.shape[1] * 4, QImage.Format.Format_RGB32).copy()
+    panel = QPixmap.fromImage(img)
+    panel.setDevicePixelRatio(dpr)
+    rects = [(3, 5, 17, 29), (40, 41, 77, 80), (101, 0, 120, 13)]  # (left, top, right, bottom)
+
+    def painted(parts: bool) -> QImage:
+        out = QImage(round(w * dpr), round(h * dpr), QImage.Format.Format_RGB32)
+        out.setDevicePixelRatio(dpr)
+        out.fill(0)
+        p = QPainter(out)
+        if parts:
+            figure_tile.blit_panel(p, panel, rects, dpr)
+        else:
+            p.drawPixmap(QPoint(0, 0), panel)
+        p.end()
+        return out
+
+    whole, parts = _pixels(painted(False)), _pixels(painted(True))
+    for left, top, right, bottom in rects:  # (device pixels wholly inside each rect)
+        x0, y0 = math.ceil(left * dpr), math.ceil(top * dpr)
+        x1, y1 = math.floor(right * dpr), math.floor(bottom * dpr)
+        assert (parts[y0:y1, x0 * 4:x1 * 4] == whole[y0:y1, x0 * 4:x1 * 4]).all()

@@ -49,6 +49,7 @@ class AgentBoardWidget(TileFrame):
         self._clock_rects: dict[tuple[int, int, int, int], QRect] = {}  # per slot (_clock_rect)
         self._title_strip: tuple[tuple, QPixmap] | None = None  # the title row without the page text
         self.cells_painted = 0  # for tests and benchmarks: cells drawn by the last paint
+        self._dpr = 1.0  # the device pixel ratio of the paint in progress
 
     # ----------------------------------------------------------------- geometry
     def cell_size(self) -> tuple[float, float, float]:
@@ -118,18 +119,20 @@ class AgentBoardWidget(TileFrame):
     def view_changed(self, old: object | None, new: object) -> None:
         assert isinstance(new, AgentBoardView)
         prev = self._items
-        if (not isinstance(old, AgentBoardView) or old.title != new.title or old.stale != new.stale
-                or not self.devicePixelRatioF().is_integer()):  # (see figure_tile.update_rects)
+        if not isinstance(old, AgentBoardView) or old.title != new.title or old.stale != new.stale:
             self._items = self._layout(new)
             self.update()
             return
+        # At a fractional device pixel ratio a rect's edges fall inside device pixels, which Qt may leave out
+        # of the repaint while a full paint covers them: one more pixel around each rect.
+        grow = 0 if self.devicePixelRatioF().is_integer() else 1
         if old.page_text != new.page_text:  # (the agents' count: it changes with every login and logout)
-            self.update(self._title_row_rect())
+            self.update(self._title_row_rect().adjusted(0, 0, 0, grow))
         patched = _patched_items(prev, old, new, self._clock_rect)
         if patched is not None:  # cells changed in place (between regroupings): only they are repainted
             self._items, rects = patched
             for rect in rects:
-                self.update(rect)
+                self.update(rect.adjusted(-grow, -grow, grow, grow) if grow else rect)
             return
         # Regrouped: slot by slot, a cell that moved, changed or went away is repainted, nothing else (when
         # the groups above it change size, the cells below shift; each one is two blits). A cell that only
@@ -141,12 +144,12 @@ class AgentBoardWidget(TileFrame):
             b = items[i] if i < len(items) else None
             if a != b:
                 if a is not None and b is not None and a[2] == b[2] and _clock_only(a[1], b[1]):
-                    dirty += self._clock_rect(b[2], a[1].time_text, b[1].time_text)  # type: ignore[union-attr]
+                    rect = self._clock_rect(b[2], a[1].time_text, b[1].time_text)  # type: ignore[union-attr]
+                    dirty += rect.adjusted(-grow, -grow, grow, grow) if grow else rect
                     continue
-                if a is not None:
-                    dirty += a[0]
-                if b is not None:
-                    dirty += b[0]
+                for it in (a, b):
+                    if it is not None:
+                        dirty += it[0].adjusted(-grow, -grow, grow, grow) if grow else it[0]
         if not dirty.isEmpty():
             self.update(dirty)
 
@@ -200,8 +203,7 @@ class AgentBoardWidget(TileFrame):
         p = QPainter(self)
         clip = event.region()
         # (QRegion.contains(QRect) means "overlaps", so test coverage by subtraction)
-        full = (v is None or not self.devicePixelRatioF().is_integer()  # (see figure_tile.update_rects)
-                or QRegion(self.rect()).subtracted(clip).isEmpty())
+        full = v is None or QRegion(self.rect()).subtracted(clip).isEmpty()
         items = self._items
         if full:
             p.setRenderHint(ANTIALIASING)
@@ -212,20 +214,26 @@ class AgentBoardWidget(TileFrame):
             items = [it for it in items if it[2][0] < right and it[2][0] + it[2][2] > left
                      and it[2][1] < bottom and it[2][1] + it[2][3] > top]
             p.setClipRegion(clip)
-            p.setRenderHint(ANTIALIASING)
             covered = QRegion()  # cell pixmaps are opaque: clear only the rest to the tile's colour
-            if top < self._title_row_rect().bottom() + 1:  # the page text changed
-                covered += self._paint_title_row(p, v)
+            title_row = top < self._title_row_rect().bottom() + 1  # the page text changed
+            if title_row:
+                covered += self._title_row_rect()
             for rect, what, _ in items:
                 if type(what) is AgentCell:
                     covered += rect
+            # (Not anti-aliased: at a fractional device pixel ratio two fills meeting inside a device pixel
+            # would each cover it by a part, and the old pixel would show through.)
             for r in clip.subtracted(covered):
                 p.fillRect(r, self.theme.tile)
+            p.setRenderHint(ANTIALIASING)
+            if title_row:
+                self._paint_title_row(p, v)
         painted = 0
         if v is not None:
             fonts = self._cell_fonts()
             stale = v.stale
-            paint_cell = self._paint_cell
+            self._dpr = dpr = self.devicePixelRatioF()
+            paint_cell = self._paint_cell if dpr.is_integer() else self._paint_cell_snapped
             for rect, what, xywh in items:
                 if type(what) is AgentCell:
                     paint_cell(p, xywh, what, fonts, stale)
@@ -290,6 +298,18 @@ class AgentBoardWidget(TileFrame):
         p.drawPixmap(x, y, self._cell_pixmap(cell, w, h, stale, fonts))
         tp, tw = self._time_pixmap(cell.time_text, h, stale, fonts[2])
         p.drawPixmap(QPointF(x + w - h * 0.14 - tw, y + h * 0.06), tp)
+
+    def _paint_cell_snapped(self, p: QPainter, xywh: tuple[int, int, int, int], cell: AgentCell,
+                            fonts: tuple[QFont, ...], stale: bool) -> None:
+        """_paint_cell at a fractional device pixel ratio, where a logical pixel may start inside a device
+        pixel: there Qt blits a pixmap one way unclipped (a full paint) and another, blended, clipped (a
+        partial one). Both pixmaps start on a whole device pixel instead (of the window too: the board puts the
+        tile's origin on one, pixel_grid)."""
+        x, y, w, h = xywh
+        dpr = self._dpr
+        p.drawPixmap(QPointF(round(x * dpr) / dpr, round(y * dpr) / dpr), self._cell_pixmap(cell, w, h, stale, fonts))
+        tp, tw = self._time_pixmap(cell.time_text, h, stale, fonts[2])
+        p.drawPixmap(QPointF(round((x + w - h * 0.14 - tw) * dpr) / dpr, round((y + h * 0.06) * dpr) / dpr), tp)
 
     def _time_pixmap(self, text: str, h: float, stale: bool, font: QFont) -> tuple[QPixmap, float]:
         """The clock of a cell, right-aligned in its own transparent pixmap; shaped and drawn once per text

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QPainter, QPaintEvent, QResizeEvent
-from PySide6.QtWidgets import QGridLayout, QStackedWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QStackedWidget, QVBoxLayout, QWidget
 
 from wallboard.core.board_config import AgentBoardTile, AgentStateTile, BoardConfig, FigureTile, PageConfig
 from wallboard.core.view_model import BoardView
 from wallboard.ui.agent_board import AgentBoardWidget
 from wallboard.ui.agent_states_tile import AgentStatesWidget
 from wallboard.ui.figure_tile import FigureTileWidget
+from wallboard.ui.pixel_grid import PixelGridLayout
 from wallboard.ui.status_strip import StatusStrip
 from wallboard.ui.theme import Theme, theme
 from wallboard.ui.tile_frame import TileFrame, ref_height
@@ -23,7 +24,7 @@ class PageWidget(QWidget):
     def __init__(self, page: PageConfig, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.page = page
-        self.grid = QGridLayout(self)
+        self.grid = PixelGridLayout(self)
         self.grid.setContentsMargins(0, 0, 0, 0)
         self.tiles: list[TileFrame] = []
         for t in page.tiles:
@@ -85,6 +86,11 @@ class BoardWidget(QWidget):
     def set_drift(self, dx: int, dy: int) -> None:
         self._drift = (dx, dy)
         self._apply_spacing()
+        # The pages moved in the window without a resize: at a fractional device pixel ratio their tiles are
+        # placed on whole device pixels again (pixel_grid), after the new margins took effect.
+        self.layout().activate()
+        for pw in self.pages:
+            pw.grid.resnap()
 
     def set_theme(self, name: str) -> None:
         self.theme = theme(name)

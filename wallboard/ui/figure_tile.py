@@ -28,6 +28,7 @@ from PySide6.QtWidgets import QWidget
 
 from wallboard.core.view_model import DASH, TileView
 from wallboard.ui.alert_badge import ICON_ROOM, paint_badge_icon, paint_flash
+from wallboard.ui.pixel_grid import grid_step
 from wallboard.ui.sparkline import Sparkline
 from wallboard.ui.theme import Theme, make_font
 from wallboard.ui.tile_frame import DETAIL_PX, Rect, TileFrame, ref_height, text_painter
@@ -455,6 +456,8 @@ def _place(kind: str, token: str, x: float, baseline: float, px: float, rgba: in
     if g.pixmap is None:
         return None, g.advance
     pos = QPointF(x + g.left, baseline + g.top)
+    if not dpr.is_integer():  # on a whole device pixel: Qt places a pixmap between two differently clipped
+        pos = QPointF(round(pos.x() * dpr) / dpr, round(pos.y() * dpr) / dpr)  # and not (see pixel_grid)
     pm = g.pixmap
     bounds = (math.floor(pos.x()) - 1, math.floor(pos.y()) - 1,
               math.ceil(pos.x() + pm.width() / dpr) + 1, math.ceil(pos.y() + pm.height() / dpr) + 1)
@@ -500,8 +503,19 @@ def blit_panel(p: QPainter, panel: QPixmap, rects: Sequence[Rect], dpr: float) -
         for left, top, right, bottom in rects:
             w, h = right - left, bottom - top
             p.drawPixmap(QRectF(left, top, w, h), panel, QRectF(left * dpr, top * dpr, w * dpr, h * dpr))
-    else:  # a part at a fractional ratio would start between device pixels
-        p.drawPixmap(QPoint(0, 0), panel)
+    else:  # a fractional ratio: each part widened to whole steps, where logical and device pixels both start
+        step = grid_step(dpr)  # (the board puts a tile's origin on one: pixel_grid)
+        if step == 1:  # (no such step: the whole panel, which lands pixel for pixel)
+            p.drawPixmap(QPoint(0, 0), panel)
+            return
+        pw, ph = panel.width(), panel.height()
+        for left, top, right, bottom in rects:
+            left, top = left - left % step, top - top % step
+            sx, sy = round(left * dpr), round(top * dpr)
+            sw = min(round((-(-right // step) * step - left) * dpr), pw - sx)
+            sh = min(round((-(-bottom // step) * step - top) * dpr), ph - sy)
+            if sw > 0 and sh > 0:
+                p.drawPixmap(QRectF(left, top, sw / dpr, sh / dpr), panel, QRectF(sx, sy, sw, sh))
 
 
 def paint_pieces(p: QPainter, runs: Iterable[Iterable[Piece]], rects: Sequence[Rect]) -> None:
@@ -548,16 +562,8 @@ def changed_rects(old: Sequence[Sequence[Piece]], new: Sequence[Sequence[Piece]]
     return rects
 
 
-def update_rects(w: TileFrame, rects: Sequence[tuple[int, int, int, int]]) -> None:
-    """Ask Qt to repaint ``rects`` of ``w`` (it merges them into the widget's dirty region). At a fractional
-    device pixel ratio (a 125 % or 150 % desktop) the whole tile instead: a tile then starts inside a device
-    pixel, where Qt blends a clipped paint differently from a whole one, and repainted parts would leave seams
-    and ghosts of what they replaced (tests/test_ui_scale_factors.py)."""
-    geo = w._geo
-    if geo is not None and not geo[3].is_integer():
-        if rects:
-            w.update()
-        return
+def update_rects(w: QWidget, rects: Iterable[tuple[int, int, int, int]]) -> None:
+    """Ask Qt to repaint ``rects`` of ``w`` (it merges them into the widget's dirty region)."""
     for x, y, width, height in rects:
         w.update(x, y, width, height)
 
