@@ -382,9 +382,12 @@ def test_a_boards_tiles_sit_on_whole_device_pixels_after_a_burn_in_drift(qtbot) 
         return True
 
     assert on_whole_pixels()
-    for dx, dy in ((1, 0), (3, 1), (-2, -1)):
+    board.set_drift(0, 0)  # (lays the board out now, as a drift does)
+    start = [tile.geometry() for tile in board.current_page().tiles]
+    for dx, dy in ((1, 0), (3, 1), (-2, -1), (1, 0), (3, 1), (-2, -1), (0, 0)):
         board.set_drift(dx, dy)
         assert on_whole_pixels()
+    assert [tile.geometry() for tile in board.current_page().tiles] == start  # drifts do not wear tiles down
 
 
 @pytest.mark.parametrize("dpr", [1.0, 1.25, 1.5, 1.75, 2.0])

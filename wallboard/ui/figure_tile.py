@@ -456,8 +456,8 @@ def _place(kind: str, token: str, x: float, baseline: float, px: float, rgba: in
     if g.pixmap is None:
         return None, g.advance
     pos = QPointF(x + g.left, baseline + g.top)
-    if not dpr.is_integer():  # on a whole device pixel: Qt places a pixmap between two differently clipped
-        pos = QPointF(round(pos.x() * dpr) / dpr, round(pos.y() * dpr) / dpr)  # and not (see pixel_grid)
+    if not dpr.is_integer():  # on a whole device pixel: at a fraction of one Qt places a pixmap differently
+        pos = QPointF(round(pos.x() * dpr) / dpr, round(pos.y() * dpr) / dpr)  # clipped and not (pixel_grid)
     pm = g.pixmap
     bounds = (math.floor(pos.x()) - 1, math.floor(pos.y()) - 1,
               math.ceil(pos.x() + pm.width() / dpr) + 1, math.ceil(pos.y() + pm.height() / dpr) + 1)

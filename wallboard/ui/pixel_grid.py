@@ -9,10 +9,13 @@ tile's edges on the coarsest logical pixels that are whole device pixels too.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from PySide6.QtCore import QPoint, QRect
 from PySide6.QtWidgets import QGridLayout
 
 
+@lru_cache(maxsize=16)
 def grid_step(dpr: float) -> int:
     """The fewest logical pixels that make a whole number of device pixels at ``dpr``: 1 at 1.0, 2.0 or 3.0;
     2 at 1.5 or 2.5; 4 at 1.25 or 1.75. 1 (no snapping) when no step up to 8 does."""
@@ -35,14 +38,22 @@ def snap_rect(rect: QRect, origin: QPoint, step: int) -> QRect:
 
 class PixelGridLayout(QGridLayout):
     """A grid layout whose items' edges fall on whole device pixels of the window (``snap_rect``). The
-    window offset changes without a resize when the board drifts (burn-in): ``BoardWidget`` lays its
-    pages out again then (``resnap``)."""
+    window offset changes without a resize when the board drifts (burn-in): ``BoardWidget`` calls
+    ``resnap`` then."""
 
     def setGeometry(self, rect: QRect) -> None:
         super().setGeometry(rect)
-        self.resnap()
+        self._snap()
 
     def resnap(self) -> None:
+        """Lay the grid out afresh and snap again (snapping the snapped places again would shrink them)."""
+        parent = self.parentWidget()
+        if parent is None:
+            return
+        self.invalidate()
+        self.setGeometry(parent.contentsRect())  # (the rect Qt lays a widget's own layout out in)
+
+    def _snap(self) -> None:
         parent = self.parentWidget()
         if parent is None:
             return
