@@ -366,17 +366,19 @@ def test_tiles_in_a_board_match_a_full_paint(qtbot, kind: str) -> None:
     assert bad == []
 
 
-def test_a_boards_tiles_sit_on_whole_device_pixels_after_a_burn_in_drift(qtbot) -> None:
+def test_a_boards_tiles_sit_on_whole_device_pixels_after_a_burn_in_drift_or_a_move(qtbot) -> None:
     """(Meaningful at a fractional ratio, tests/test_ui_scale_factors.py; at 1 every pixel is whole.)"""
-    board = BoardWidget(BoardConfig())
-    qtbot.addWidget(board)
-    board.resize(1283, 721)
-    board.show()
-    qtbot.waitExposed(board)
+    host = QWidget()  # (the window: a board moves in it when, say, a docked panel opens beside it)
+    qtbot.addWidget(host)
+    host.resize(1300, 740)
+    board = BoardWidget(BoardConfig(), parent=host)
+    board.setGeometry(0, 0, 1283, 721)
+    host.show()
+    qtbot.waitExposed(host)
 
     def on_whole_pixels() -> bool:
         for tile in board.current_page().tiles:
-            o, dpr = tile.mapTo(board, QPoint(0, 0)), tile.devicePixelRatioF()
+            o, dpr = tile.mapTo(host, QPoint(0, 0)), tile.devicePixelRatioF()
             if not ((o.x() * dpr).is_integer() and (o.y() * dpr).is_integer()):
                 return False
         return True
@@ -388,6 +390,10 @@ def test_a_boards_tiles_sit_on_whole_device_pixels_after_a_burn_in_drift(qtbot) 
         board.set_drift(dx, dy)
         assert on_whole_pixels()
     assert [tile.geometry() for tile in board.current_page().tiles] == start  # drifts do not wear tiles down
+    for x, y in ((1, 0), (3, 1), (0, 0)):
+        board.move(x, y)
+        assert on_whole_pixels()
+    assert [tile.geometry() for tile in board.current_page().tiles] == start
 
 
 @pytest.mark.parametrize("dpr", [1.0, 1.25, 1.5, 1.75, 2.0])

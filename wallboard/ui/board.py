@@ -6,7 +6,7 @@ Only the page on show gets views; a page's tile widgets are built once and reuse
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QPainter, QPaintEvent, QResizeEvent
+from PySide6.QtGui import QMoveEvent, QPainter, QPaintEvent, QResizeEvent
 from PySide6.QtWidgets import QStackedWidget, QVBoxLayout, QWidget
 
 from wallboard.core.board_config import AgentBoardTile, AgentStateTile, BoardConfig, FigureTile, PageConfig
@@ -86,9 +86,16 @@ class BoardWidget(QWidget):
     def set_drift(self, dx: int, dy: int) -> None:
         self._drift = (dx, dy)
         self._apply_spacing()
-        # The pages moved in the window without a resize: at a fractional device pixel ratio their tiles are
-        # placed on whole device pixels again (pixel_grid), after the new margins took effect.
-        self.layout().activate()
+        self.layout().activate()  # (the new margins first)
+        self._resnap_pages()
+
+    def moveEvent(self, event: QMoveEvent) -> None:  # e.g. a docked panel opened beside the board
+        super().moveEvent(event)
+        self._resnap_pages()
+
+    def _resnap_pages(self) -> None:
+        """The pages moved in the window without a resize: at a fractional device pixel ratio their tiles are
+        placed on whole device pixels again (pixel_grid)."""
         for pw in self.pages:
             pw.grid.resnap()
 
