@@ -38,8 +38,8 @@ def snap_rect(rect: QRect, origin: QPoint, step: int) -> QRect:
 
 class PixelGridLayout(QGridLayout):
     """A grid layout whose items' edges fall on whole device pixels of the window (``snap_rect``). The
-    window offset changes without a resize when the board drifts (burn-in): ``BoardWidget`` calls
-    ``resnap`` then."""
+    window offset changes without a resize when the board drifts (burn-in) or moves in its window:
+    ``BoardWidget`` calls ``resnap`` then."""
 
     def setGeometry(self, rect: QRect) -> None:
         super().setGeometry(rect)
@@ -48,8 +48,8 @@ class PixelGridLayout(QGridLayout):
     def resnap(self) -> None:
         """Lay the grid out afresh and snap again (snapping the snapped places again would shrink them)."""
         parent = self.parentWidget()
-        if parent is None:
-            return
+        if parent is None or grid_step(parent.devicePixelRatioF()) == 1:
+            return  # (nothing snapped: nothing to redo)
         self.invalidate()
         self.setGeometry(parent.contentsRect())  # (the rect Qt lays a widget's own layout out in)
 
