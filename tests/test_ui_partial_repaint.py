@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 
 import numpy as np
 import pytest
@@ -35,7 +36,7 @@ from wallboard.ui.agent_board import AgentBoardWidget
 from wallboard.ui.agent_states_tile import AgentStatesWidget, bar_changed_rects
 from wallboard.ui.board import BoardWidget
 from wallboard.ui.figure_tile import FigureTileWidget, Piece
-from wallboard.ui.pixel_grid import PixelGridLayout
+from wallboard.ui.pixel_grid import PixelGridLayout, repaints_in_parts
 from wallboard.ui.theme import theme
 from wallboard.ui.tile_frame import TileFrame
 
@@ -44,6 +45,10 @@ from wallboard.ui.tile_frame import TileFrame
 # before: two fresh tiles painting the same view can differ so (with the code before partial repaints too).
 # A piece missed or cut by a dirty rect differs by far more (ink against background).
 TOLERANCE = 8
+# At a device pixel ratio where tiles cannot be snapped to whole device pixels (e.g. 1.1) they repaint whole
+# (pixel_grid.repaints_in_parts): the tests of what a change repaints apply elsewhere only.
+IN_PARTS = repaints_in_parts(float(os.environ.get("QT_SCALE_FACTOR", "1")))
+in_parts_only = pytest.mark.skipif(not IN_PARTS, reason="tiles repaint whole at this device pixel ratio")
 AGENT_SIZE = (1200, 420)
 FIGURE_SIZE = (600, 420)
 
@@ -137,6 +142,7 @@ def test_agent_states_partial_repaints_match_a_full_paint(qtbot, theme_name: str
     assert _mismatches(qtbot, AgentStatesWidget, AGENT_VIEWS, AGENT_SIZE, theme_name) == []
 
 
+@in_parts_only
 def test_agent_states_repaints_only_the_changed_column_and_the_bar(qtbot) -> None:
     w = _show(qtbot, AgentStatesWidget(), AGENT_SIZE, "dark")
     w.set_view(AGENT_VIEWS[0])
@@ -229,6 +235,7 @@ def test_service_level_tile_partial_repaints_match_a_full_paint(qtbot) -> None:
     assert _mismatches(qtbot, lambda: FigureTileWidget(sparkline=False), BAR_VIEWS, FIGURE_SIZE) == []
 
 
+@in_parts_only
 def test_figure_tile_repaints_only_the_changed_glyph(qtbot) -> None:
     w = _show(qtbot, FigureTileWidget(sparkline=False), FIGURE_SIZE, "dark")
     w.set_view(_figure("17"))
@@ -311,6 +318,7 @@ def _shrunk(changed_rects):
     return broken
 
 
+@in_parts_only
 def test_the_comparison_catches_a_dirty_region_too_small(qtbot, monkeypatch) -> None:
     monkeypatch.setattr(figure_tile, "changed_rects", _shrunk(figure_tile.changed_rects))
     monkeypatch.setattr(agent_states_tile, "changed_rects", _shrunk(agent_states_tile.changed_rects))
@@ -346,7 +354,9 @@ def _in_host(qtbot, make, size: tuple[int, int]) -> tuple[QWidget, TileFrame]:
     return host, w
 
 
-@pytest.mark.parametrize("kind", ["figure", "agent_states", "agent_board"])
+@pytest.mark.parametrize("kind", ["figure", "agent_states", pytest.param("agent_board", marks=pytest.mark.xfail(
+    not IN_PARTS, reason="unsnapped at a mid-pixel offset, Qt paints the board's first view a device pixel "
+                         "apart from a repaint of it (docs/ui.md, Known limits)"))])
 def test_tiles_in_a_board_match_a_full_paint(qtbot, kind: str) -> None:
     make, views, size = {"figure": (lambda: FigureTileWidget(sparkline=False), FIGURE_VIEWS, FIGURE_SIZE),
                          "agent_states": (AgentStatesWidget, AGENT_VIEWS, AGENT_SIZE),
@@ -354,7 +364,8 @@ def test_tiles_in_a_board_match_a_full_paint(qtbot, kind: str) -> None:
     host, w = _in_host(qtbot, make, size)
     dpr = w.devicePixelRatioF()
     origin = w.mapTo(host, QPoint(0, 0))
-    assert (origin.x() * dpr).is_integer() and (origin.y() * dpr).is_integer()  # on a whole device pixel
+    if IN_PARTS:
+        assert (origin.x() * dpr).is_integer() and (origin.y() * dpr).is_integer()  # on a whole device pixel
     bad = []
     for i, v in enumerate(views):
         w.set_view(v)
@@ -366,6 +377,7 @@ def test_tiles_in_a_board_match_a_full_paint(qtbot, kind: str) -> None:
     assert bad == []
 
 
+@in_parts_only
 def test_a_boards_tiles_sit_on_whole_device_pixels_after_a_burn_in_drift_or_a_move(qtbot) -> None:
     """(Meaningful at a fractional ratio, tests/test_ui_scale_factors.py; at 1 every pixel is whole.)"""
     host = QWidget()  # (the window: a board moves in it when, say, a docked panel opens beside it)

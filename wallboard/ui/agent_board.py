@@ -24,6 +24,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QWidget
 
 from wallboard.core.view_model import AgentBoardView, AgentCell, AgentSection
+from wallboard.ui.pixel_grid import repaints_in_parts
 from wallboard.ui.theme import Theme, make_font
 from wallboard.ui.tile_frame import ANTIALIASING, TileFrame, ref_height, text_painter
 
@@ -119,7 +120,8 @@ class AgentBoardWidget(TileFrame):
     def view_changed(self, old: object | None, new: object) -> None:
         assert isinstance(new, AgentBoardView)
         prev = self._items
-        if not isinstance(old, AgentBoardView) or old.title != new.title or old.stale != new.stale:
+        if (not isinstance(old, AgentBoardView) or old.title != new.title or old.stale != new.stale
+                or not repaints_in_parts(self.devicePixelRatioF())):
             self._items = self._layout(new)
             self.update()
             return
@@ -203,7 +205,8 @@ class AgentBoardWidget(TileFrame):
         p = QPainter(self)
         clip = event.region()
         # (QRegion.contains(QRect) means "overlaps", so test coverage by subtraction)
-        full = v is None or QRegion(self.rect()).subtracted(clip).isEmpty()
+        full = (v is None or QRegion(self.rect()).subtracted(clip).isEmpty()
+                or not repaints_in_parts(self.devicePixelRatioF()))
         items = self._items
         if full:
             p.setRenderHint(ANTIALIASING)

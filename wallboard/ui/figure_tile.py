@@ -28,7 +28,7 @@ from PySide6.QtWidgets import QWidget
 
 from wallboard.core.view_model import DASH, TileView
 from wallboard.ui.alert_badge import ICON_ROOM, paint_badge_icon, paint_flash
-from wallboard.ui.pixel_grid import grid_step
+from wallboard.ui.pixel_grid import grid_step, repaints_in_parts
 from wallboard.ui.sparkline import Sparkline
 from wallboard.ui.theme import Theme, make_font
 from wallboard.ui.tile_frame import DETAIL_PX, Rect, TileFrame, ref_height, text_painter
@@ -562,8 +562,14 @@ def changed_rects(old: Sequence[Sequence[Piece]], new: Sequence[Sequence[Piece]]
     return rects
 
 
-def update_rects(w: QWidget, rects: Iterable[tuple[int, int, int, int]]) -> None:
-    """Ask Qt to repaint ``rects`` of ``w`` (it merges them into the widget's dirty region)."""
+def update_rects(w: TileFrame, rects: Sequence[tuple[int, int, int, int]]) -> None:
+    """Ask Qt to repaint ``rects`` of ``w`` (it merges them into the widget's dirty region); at a device pixel
+    ratio where that would not be exact, the whole tile (pixel_grid.repaints_in_parts)."""
+    geo = w._geo
+    if geo is not None and not geo[3].is_integer() and not repaints_in_parts(geo[3]):
+        if rects:
+            w.update()
+        return
     for x, y, width, height in rects:
         w.update(x, y, width, height)
 

@@ -25,6 +25,12 @@ def grid_step(dpr: float) -> int:
     return 1
 
 
+def repaints_in_parts(dpr: float) -> bool:
+    """Whether partial repaints are exact at ``dpr``: at a whole ratio, or where tiles can be snapped. At
+    another ratio (e.g. 1.1) tiles repaint whole."""
+    return dpr.is_integer() or grid_step(dpr) > 1
+
+
 def snap_rect(rect: QRect, origin: QPoint, step: int) -> QRect:
     """``rect`` (in a widget whose top-left is at ``origin`` in the window) shrunk to edges on whole multiples
     of ``step`` in window coordinates."""
