@@ -1,4 +1,5 @@
 """UI benchmark: the board app at 3840x2160 (offscreen) fed by a real feed server with the `large` scenario.
+(Another window size with --size; a scaled desktop with QT_SCALE_FACTOR, e.g. 1.5 and --size 2560x1440.)
 
 The board runs in a child process (so its CPU and RSS are its own): real FeedClient -> FeedBridge ->
 controller -> widgets. This process runs the FeedServer (PushSource) and sends events from the large
@@ -18,6 +19,7 @@ import argparse
 import dataclasses
 import json
 import os
+import re
 import signal
 import statistics
 import subprocess
@@ -191,7 +193,7 @@ def child_main(url: str, out: str) -> int:
 
     BoardWindow.event = event  # before the window exists: PySide looks its overrides up then
     win = BoardWindow(BoardConfig(display=display), kiosk=True)
-    win.resize(3840, 2160)
+    win.resize(*map(int, os.environ.get("WALLBOARD_BENCH_SIZE", "3840x2160").split("x")))  # (--size)
     if not os.environ.get("WALLBOARD_BENCH_NO_SHOW"):  # diagnostics: everything but painting
         win.show()
     ctl = win.controller
@@ -314,10 +316,14 @@ def main() -> int:
                          "the same server at the same time, and report its CPU per phase under \"against\": an "
                          "A/B that shares the host's moment (this VM's CPU figures drift by a point from run "
                          "to run)")
+    ap.add_argument("--size", default="3840x2160", metavar="WxH",
+                    help="the window in logical pixels; with QT_SCALE_FACTOR=1.5 and 2560x1440, a 4K screen at 150 %%")
     ap.add_argument("--child", nargs=2, metavar=("URL", "OUT"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
         return child_main(*args.child)
+    if not re.fullmatch(r"[1-9]\d{2,4}x[1-9]\d{2,4}", args.size):
+        ap.error(f"--size must be WIDTHxHEIGHT in pixels, e.g. 3840x2160, not {args.size!r}")
 
     from wallboard.commands.demo import EmbeddedFeed
     from wallboard.feed.sources import PushSource
@@ -333,7 +339,8 @@ def main() -> int:
     out = Path(tempfile.mkstemp(suffix=".json")[1])
     display = {k: v for k, v in (("max_refresh_hz", args.max_refresh_hz),
                                  ("agent_refresh_hz", args.agent_refresh_hz)) if v is not None}
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "WALLBOARD_BENCH_DISPLAY": json.dumps(display)}
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "WALLBOARD_BENCH_DISPLAY": json.dumps(display),
+           "WALLBOARD_BENCH_SIZE": args.size}
     child = subprocess.Popen([sys.executable, __file__, "--child", url, str(out)], env=env)
     other = None
     if args.against:
@@ -417,7 +424,8 @@ def main() -> int:
     result["paint_ms"] = round(statistics.median(pms), 2) if pms else None
     result["rss_mb"] = round(rss, 1)
     result["setup"] = {
-        "display": display or "defaults", "size": "3840x2160", "platform": "offscreen", "scenario": "large",
+        "display": display or "defaults", "size": args.size, "scale": os.environ.get("QT_SCALE_FACTOR", "1"),
+        "platform": "offscreen", "scenario": "large",
         "agents": len({e.agent_id for e in init if e.type == "agent_state"}), "phase_s": secs,
         "feed": "real FeedServer + FeedClient on loopback",
     }
