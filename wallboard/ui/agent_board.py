@@ -120,21 +120,26 @@ class AgentBoardWidget(TileFrame):
     def view_changed(self, old: object | None, new: object) -> None:
         assert isinstance(new, AgentBoardView)
         prev = self._items
+        dpr = self.devicePixelRatioF()
         if (not isinstance(old, AgentBoardView) or old.title != new.title or old.stale != new.stale
-                or not repaints_in_parts(self.devicePixelRatioF())):
+                or not repaints_in_parts(dpr)):
             self._items = self._layout(new)
             self.update()
             return
         # At a fractional device pixel ratio a rect's edges fall inside device pixels, which Qt may leave out
         # of the repaint while a full paint covers them: one more pixel around each rect.
-        grow = 0 if self.devicePixelRatioF().is_integer() else 1
+        grow = 0 if dpr.is_integer() else 1
+
+        def grown(rect: QRect) -> QRect:
+            return rect.adjusted(-grow, -grow, grow, grow) if grow else rect
+
         if old.page_text != new.page_text:  # (the agents' count: it changes with every login and logout)
             self.update(self._title_row_rect().adjusted(0, 0, 0, grow))
         patched = _patched_items(prev, old, new, self._clock_rect)
         if patched is not None:  # cells changed in place (between regroupings): only they are repainted
             self._items, rects = patched
             for rect in rects:
-                self.update(rect.adjusted(-grow, -grow, grow, grow) if grow else rect)
+                self.update(grown(rect))
             return
         # Regrouped: slot by slot, a cell that moved, changed or went away is repainted, nothing else (when
         # the groups above it change size, the cells below shift; each one is two blits). A cell that only
@@ -146,12 +151,11 @@ class AgentBoardWidget(TileFrame):
             b = items[i] if i < len(items) else None
             if a != b:
                 if a is not None and b is not None and a[2] == b[2] and _clock_only(a[1], b[1]):
-                    rect = self._clock_rect(b[2], a[1].time_text, b[1].time_text)  # type: ignore[union-attr]
-                    dirty += rect.adjusted(-grow, -grow, grow, grow) if grow else rect
+                    dirty += grown(self._clock_rect(b[2], a[1].time_text, b[1].time_text))  # type: ignore[union-attr]
                     continue
                 for it in (a, b):
                     if it is not None:
-                        dirty += it[0].adjusted(-grow, -grow, grow, grow) if grow else it[0]
+                        dirty += grown(it[0])
         if not dirty.isEmpty():
             self.update(dirty)
 

@@ -565,7 +565,7 @@ def changed_rects(old: Sequence[Sequence[Piece]], new: Sequence[Sequence[Piece]]
 def update_rects(w: TileFrame, rects: Sequence[tuple[int, int, int, int]]) -> None:
     """Ask Qt to repaint ``rects`` of ``w`` (it merges them into the widget's dirty region); at a device pixel
     ratio where that would not be exact, the whole tile (pixel_grid.repaints_in_parts)."""
-    geo = w._geo
+    geo = w._geo  # (is_integer first: the usual whole ratio costs no call, at every view change)
     if geo is not None and not geo[3].is_integer() and not repaints_in_parts(geo[3]):
         if rects:
             w.update()
