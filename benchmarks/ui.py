@@ -19,6 +19,7 @@ import argparse
 import dataclasses
 import json
 import os
+import random
 import re
 import signal
 import statistics
@@ -318,6 +319,9 @@ def main() -> int:
                          "to run)")
     ap.add_argument("--size", default="3840x2160", metavar="WxH",
                     help="the window in logical pixels; with QT_SCALE_FACTOR=1.5 and 2560x1440, a 4K screen at 150 %%")
+    ap.add_argument("--arrivals", choices=("poisson", "grid"), default="poisson",
+                    help="events at random moments pushed by a 2 ms step (default), or the events due pushed together "
+                         "every 10 ms (rounds 1 to 9)")
     ap.add_argument("--child", nargs=2, metavar=("URL", "OUT"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -363,12 +367,24 @@ def main() -> int:
             c0, t0 = _proc_cpu_s(child.pid), time.time()
             o0 = _proc_cpu_s(other.pid) if other is not None else 0.0
             sent = 0
-            step = 0.01
+            poisson = args.arrivals == "poisson"
+            # poisson: events at random moments (exponential gaps, seeded), pushed by a 2 ms step, as an ACD
+            # sends them one by one; grid: the events due pushed together every 10 ms (rounds 1 to 9).
+            step = 0.002 if poisson else 0.01
+            rng = random.Random(f"{name}-{rate}")
             next_t = time.monotonic()
             end = next_t + secs
+            arrival = next_t + (rng.expovariate(rate) if rate > 0 else secs)
             while time.monotonic() < end:
                 if rate > 0:
-                    due = int((time.monotonic() - (end - secs)) * rate) - sent
+                    now_m = time.monotonic()
+                    if poisson:
+                        due = 0
+                        while arrival <= now_m:
+                            due += 1
+                            arrival += rng.expovariate(rate)
+                    else:
+                        due = int((now_m - (end - secs)) * rate) - sent
                     if due > 0:
                         stamp = time.time()
                         batch = [dataclasses.replace(next(it), ts=stamp) for _ in range(due)]
@@ -427,7 +443,7 @@ def main() -> int:
         "display": display or "defaults", "size": args.size, "scale": os.environ.get("QT_SCALE_FACTOR", "1"),
         "platform": "offscreen", "scenario": "large",
         "agents": len({e.agent_id for e in init if e.type == "agent_state"}), "phase_s": secs,
-        "feed": "real FeedServer + FeedClient on loopback",
+        "feed": "real FeedServer + FeedClient on loopback", "arrivals": args.arrivals,
     }
     if other is not None:
         result["against"] = {"dir": args.against, **{name: {"cpu_pct": round(phases[name]["against_cpu_pct"], 2)}

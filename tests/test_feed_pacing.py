@@ -1,8 +1,11 @@
 """Pacing (docs/protocol.md, "Pacing"): a client that asks for batch_interval_ms gets at most one batch frame
-per interval, every event in order, and the first batch after a quiet spell at once. Real server and clients."""
+per interval, every event in order, no event held much longer than an interval, and the first batch after a
+quiet spell at once. The rule itself (fp.paced_send_at) on hand-worked times; then a real server and clients."""
 
 from __future__ import annotations
 
+import itertools
+import random
 import time
 
 import pytest
@@ -13,6 +16,57 @@ from wallboard.core import protocol as p
 from wallboard.feed.client import FeedClient
 
 FAST = {"backoff_base_s": 0.05, "backoff_cap_s": 0.5}
+
+
+def test_paced_send_at_on_hand_worked_times() -> None:
+    interval = 0.04
+    # Quiet: the last frame went 0.5 s ago, an event comes at 10.0: it goes at once.
+    assert fp.paced_send_at(9.5, 10.0, interval) == 10.0
+    # Exactly one interval after the last frame still counts as quiet.
+    assert fp.paced_send_at(9.96, 10.0, interval) == 10.0
+    # Busy: the last frame went at 10.0, an event comes at 10.01: it waits one interval, less the 1 ms a timer
+    # may be late: 10.049 (not 10.04, one interval after the last frame, which would leave the events
+    # after it only 30 ms to gather).
+    assert fp.paced_send_at(10.0, 10.01, interval) == pytest.approx(10.049)
+    assert fp.paced_send_at(10.0, 10.01, interval, early=0.0) == pytest.approx(10.05)
+    # Queued while the last frame was still being sent (before the send finished at 10.0): one interval after
+    # that frame, never sooner.
+    assert fp.paced_send_at(10.0, 9.999, interval) == pytest.approx(10.04)
+
+
+def _schedule(arrivals: list[float], interval: float) -> tuple[list[float], list[float]]:
+    """(send times, each event's wait) of a paced writer that sends instantly, by fp.paced_send_at."""
+    sends: list[float] = []
+    waits: list[float] = []
+    last, i = -1e9, 0
+    while i < len(arrivals):
+        at = fp.paced_send_at(last, arrivals[i], interval)
+        j = i
+        while j < len(arrivals) and arrivals[j] <= at:
+            waits.append(at - arrivals[j])
+            j += 1
+        sends.append(at)
+        last, i = at, j
+    return sends, waits
+
+
+@pytest.mark.parametrize("rate", [30, 300, 2000])
+def test_pacing_bounds_every_wait_and_spaces_frames_by_an_interval(rate: int) -> None:
+    rng = random.Random(rate)
+    arrivals, t = [], 0.0
+    while t < 20.0:  # events at random moments (a Poisson stream), as an ACD sends them
+        t += rng.expovariate(rate)
+        arrivals.append(t)
+    interval = 0.04
+    sends, waits = _schedule(arrivals, interval)
+    assert len(waits) == len(arrivals)  # every event sent once, in order
+    assert max(waits) <= interval + 1e-9  # none waits longer than an interval (the board's latency bound)
+    assert min(b - a for a, b in itertools.pairwise(sends)) >= interval - 1e-9  # at most 25 a second
+    frames_per_s = len(sends) / arrivals[-1]
+    # Fewer frames than one an interval after the last: the next frame's interval starts with its first event.
+    # (One an interval after the last would be ~20, 25 and 25 a second.)
+    expected = {30: (15, 18), 300: (23.0, 24.2), 2000: (24.5, 25.01)}[rate]
+    assert expected[0] <= frames_per_s <= expected[1], frames_per_s
 
 
 class TimedSink(EngineSink):

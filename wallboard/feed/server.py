@@ -90,7 +90,7 @@ _HEARTBEAT = object()
 
 class _Client:
     __slots__ = ("cid", "dropped", "interval_s", "last_send", "paced_at", "peer", "pending_events", "queue",
-                 "sent_seq", "wake", "writer", "ws")
+                 "sent_seq", "waiting_since", "wake", "writer", "ws")
 
     def __init__(self, cid: int, ws: ServerConnection, peer: str) -> None:
         self.cid = cid
@@ -103,6 +103,7 @@ class _Client:
         self.last_send = time.monotonic()
         self.interval_s = 0.0  # pacing asked for in the hello: at most one send per interval
         self.paced_at = -1e9  # monotonic time of the last send, for pacing (the first send goes at once)
+        self.waiting_since: float | None = None  # monotonic time the oldest item in the queue was queued
         self.dropped: str | None = None
         self.writer: asyncio.Task[None] | None = None
 
@@ -212,7 +213,10 @@ class FeedServer:
         while self._ring and self._ring_events - len(self._ring[0].events_json) >= self.config.history_events:
             self._ring_events -= len(self._ring.popleft().events_json)
         limit = self.config.max_pending_events
+        queued_at = time.monotonic()
         for client in list(self._clients.values()):
+            if not client.queue:
+                client.waiting_since = queued_at
             client.queue.append(chunk)
             client.pending_events += len(events)
             if client.pending_events > limit:
@@ -224,6 +228,7 @@ class FeedServer:
     def _drop_slow(self, client: _Client) -> None:
         client.dropped = "slow consumer"
         client.queue.clear()
+        client.waiting_since = None
         client.pending_events = 0
         self._clients.pop(client.cid, None)
         self.stats["slow_consumers"] += 1
@@ -263,6 +268,7 @@ class FeedServer:
             due = time.monotonic() - period
             for client in self._clients.values():
                 if client.last_send <= due and not client.queue:
+                    client.waiting_since = time.monotonic()
                     client.queue.append(_HEARTBEAT)
                     client.wake.set()
 
@@ -422,10 +428,12 @@ class FeedServer:
         ws = client.ws
         while True:
             await client.wake.wait()
-            if client.interval_s:
-                # Paced: what is published before the interval is over rides in the same frame. The first
-                # batch after a quiet spell goes at once; heartbeats wait like batches (interval ≤ 1 s).
-                delay = client.paced_at + client.interval_s - time.monotonic()
+            if client.interval_s and client.waiting_since is not None:
+                # Paced (fp.paced_send_at): what is published before the oldest waiting item has waited an
+                # interval rides in the same frame. The first batch after a quiet spell goes at once;
+                # heartbeats wait like batches (interval ≤ 1 s).
+                send_at = fp.paced_send_at(client.paced_at, client.waiting_since, client.interval_s)
+                delay = send_at - time.monotonic()
                 if delay > 0:
                     await asyncio.sleep(delay)
             client.wake.clear()
@@ -433,7 +441,10 @@ class FeedServer:
                 return
             items = list(client.queue)
             client.queue.clear()
+            client.waiting_since = None
             client.pending_events = 0
+            if not items:  # nothing was queued: nothing sent, so the pacing does not restart
+                continue
             for frame in self._frames(client, items):
                 await ws.send(frame, text=True)
             client.last_send = client.paced_at = time.monotonic()
