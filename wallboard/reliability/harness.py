@@ -26,19 +26,26 @@ class WaitTimeoutError(AssertionError):
 
 
 class EngineSink:
-    """A FeedSink keeping a MetricsEngine; counts discontinuities (events not continuing the held seq)."""
+    """A FeedSink keeping a MetricsEngine and what it was told; thread-safe waits. Events that do not
+    continue the held seq are counted (``discontinuities``, with a line in ``errors``) and not applied,
+    unless ``strict`` is off (a feed that deliberately carries rejected events skips seqs)."""
 
     def __init__(self) -> None:
         self.cond = threading.Condition()
         self.engine: MetricsEngine | None = None
         self.seq: int | None = None
         self.snapshots = 0
+        self.snapshot_seqs: list[int] = []
         self.events = 0
         self.discontinuities = 0
+        self.errors: list[str] = []
         self.states: list[str] = []
         self.transitions: list[tuple[str, str]] = []  # (state, detail) at each change of state
+        self.statuses: list[Any] = []
         self.last_status: Any = None
-        self.on_batch: Callable[[], None] | None = None
+        self.latencies: list[float] = []  # receive time - event ts, when track_latency is on
+        self.track_latency = False
+        self.strict = True
 
     def on_snapshot(self, snapshot: dict, seq: int) -> None:
         config = MetricsConfig.model_validate(snapshot.get("metrics_config") or {})
@@ -46,14 +53,22 @@ class EngineSink:
         with self.cond:
             self.engine, self.seq = engine, seq
             self.snapshots += 1
+            self.snapshot_seqs.append(seq)
             self.cond.notify_all()
 
     def on_events(self, events: list[p.Event], last_seq: int) -> None:
+        now = time.time()
         with self.cond:
-            if self.engine is None or self.seq is None or last_seq - len(events) != self.seq:
+            if self.engine is None or self.seq is None:
                 self.discontinuities += 1
+                self.errors.append("events before a snapshot")
+            elif self.strict and last_seq - len(events) != self.seq:
+                self.discontinuities += 1
+                self.errors.append(f"discontinuity: held {self.seq}, got {len(events)} up to {last_seq}")
             else:
                 self.engine.apply_many(events)
+            if self.track_latency:
+                self.latencies.extend(now - e.ts for e in events)
             self.seq = last_seq
             self.events += len(events)
             self.cond.notify_all()
@@ -61,6 +76,7 @@ class EngineSink:
     def on_status(self, status: Any) -> None:
         with self.cond:
             self.last_status = status
+            self.statuses.append(status)
             if not self.states or self.states[-1] != status.state:
                 self.states.append(status.state)
                 self.transitions.append((status.state, status.detail))
@@ -71,10 +87,13 @@ class EngineSink:
             ok = self.cond.wait_for(lambda: pred(self), timeout)
         if not ok:
             raise WaitTimeoutError(f"timed out waiting for {what or 'a condition'}; states={self.states[-6:]} "
-                          f"seq={self.seq}")
+                                   f"seq={self.seq} errors={self.errors[:3]}")
 
     def wait_seq(self, seq: int, timeout: float = WAIT_S) -> None:
         self.wait_for(lambda s: s.seq == seq, timeout, f"seq {seq}")
+
+    def wait_state(self, state: str, timeout: float = WAIT_S) -> None:
+        self.wait_for(lambda s: bool(s.states) and s.states[-1] == state, timeout, f"state {state}")
 
     def figures(self, now: float) -> dict:
         with self.cond:
