@@ -26,6 +26,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tls-cert", type=Path, metavar="PEM", help="serve wss:// with this certificate (chain)")
     p.add_argument("--tls-key", type=Path, metavar="PEM", help="private key (if not in --tls-cert)")
     p.add_argument("--max-connections", type=int, default=1000)
+    p.add_argument("--trusted-proxy", action="append", default=[], metavar="ADDR[/BITS]",
+                   help="a reverse proxy in front of this server (address or network; repeatable): its "
+                        "X-Forwarded-For names the client, so the limit on failed authentications counts "
+                        "per board, not per proxy. Without it the header is ignored.")
     p.add_argument("--compression", action="store_true",
                    help="offer permessage-deflate (off by default: it halves small-message throughput)")
     p.add_argument("--heartbeat", type=float, default=2.5, metavar="S",
@@ -47,6 +51,7 @@ def run(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
     from wallboard.core.metrics_config import MetricsConfig
+    from wallboard.feed.forwarded import parse_trusted_proxies
     from wallboard.feed.server import FeedServer, ServerConfig
     from wallboard.feed.settings import SettingsError, resolve_token, server_ssl_context
     from wallboard.feed.sources import SourceError, open_source
@@ -62,13 +67,19 @@ def run(args: argparse.Namespace) -> int:
             host=args.host, port=args.port, token=resolve_token(args.token, args.token_file),
             ssl_context=server_ssl_context(args.tls_cert, args.tls_key), heartbeat_s=args.heartbeat,
             history_events=args.history, max_pending_events=args.max_pending,
-            max_connections=args.max_connections, compression=args.compression, metrics_config=metrics_config)
+            max_connections=args.max_connections, compression=args.compression, metrics_config=metrics_config,
+            trusted_proxies=tuple(args.trusted_proxy))
         source = open_source(args.source, speed=args.speed, loop=args.loop, seed=args.seed)
     except (SettingsError, SourceError) as exc:
         print(f"wallboard serve: {exc}", file=sys.stderr)
         return 2
     except ValidationError as exc:
         print(f"wallboard serve: {exc.errors()[0]['msg']}", file=sys.stderr)
+        return 2
+    try:
+        parse_trusted_proxies(config.trusted_proxies)  # the server parses them too: named here, before it starts
+    except ValueError as exc:
+        print(f"wallboard serve: --trusted-proxy: {exc}", file=sys.stderr)
         return 2
 
     async def main() -> int:

@@ -30,6 +30,7 @@ from wallboard.core import feed_protocol as fp
 from wallboard.core import protocol as p
 from wallboard.core.engine import MetricsEngine
 from wallboard.core.metrics_config import MetricsConfig
+from wallboard.feed.forwarded import client_address, parse_trusted_proxies
 from wallboard.feed.logs import kv, websockets_logger
 from wallboard.feed.sources import EventSource
 
@@ -53,6 +54,9 @@ class ServerConfig:
     # sliding window they are counted over: a wrong token costs a guesser a minute per 10 tries.
     auth_failures_max: int = 10
     auth_failures_window_s: float = 60.0
+    # Reverse proxies ("10.0.0.5", "10.1.0.0/16") whose X-Forwarded-For names the client: the limit above
+    # then counts per board, not per proxy (wallboard/feed/forwarded.py). Empty: the header is ignored.
+    trusted_proxies: tuple[str, ...] = ()
     compression: bool = False  # permessage-deflate halves small-message throughput
     hello_timeout_s: float = 10.0
     ping_interval_s: float | None = 20.0
@@ -131,6 +135,7 @@ class FeedServer:
              "slow_consumers", "resumes", "snapshots", "events", "client_messages_ignored", "auth_limited",
              "snapshot_too_large"), 0)
         self._auth_failures: dict[str, deque[float]] = {}  # client address -> monotonic times of failures
+        self._trusted_proxies = parse_trusted_proxies(self.config.trusted_proxies)  # ValueError names a bad one
         self._redacted_ws_log = websockets_logger("wallboard.feed.ws.server")
 
     # ------------------------------------------------------------------ lifecycle
@@ -273,11 +278,20 @@ class FeedServer:
                     client.wake.set()
 
     # ------------------------------------------------------------------ connections
-    def _check_request(self, connection: ServerConnection, request: Request) -> Response | None:
+    def _who(self, connection: ServerConnection, request: Request | None) -> tuple[str, str]:
+        """(the address the auth limit counts, "host:port" for logs, naming the proxy when there is one)."""
         peer = _peer(connection)
+        host = _host(peer)
+        if not self._trusted_proxies or request is None:
+            return host, peer
+        client = client_address(host, request.headers.get_all("X-Forwarded-For"), self._trusted_proxies)
+        return client, peer if client == host else f"{client} via {peer}"
+
+    def _check_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        client, peer = self._who(connection, request)
         token = self.config.token
         if token:
-            if self._auth_locked(peer):
+            if self._auth_locked(client):
                 self.stats["auth_limited"] += 1
                 resp = connection.respond(http.HTTPStatus.TOO_MANY_REQUESTS,
                                           "too many failed authentications\n")
@@ -289,7 +303,7 @@ class FeedServer:
             if not ok:
                 self.stats["auth_refused"] += 1
                 log.warning(kv("auth_refused", peer=peer, reason="no token" if not given else "wrong token"))
-                self._auth_failed(peer)
+                self._auth_failed(client)
                 resp = connection.respond(http.HTTPStatus.UNAUTHORIZED, "missing or wrong bearer token\n")
                 resp.headers["WWW-Authenticate"] = 'Bearer realm="wallboard"'
                 return resp
@@ -308,8 +322,8 @@ class FeedServer:
             return resp
         return None
 
-    def _auth_locked(self, peer: str) -> bool:
-        times = self._auth_failures.get(_host(peer))
+    def _auth_locked(self, host: str) -> bool:
+        times = self._auth_failures.get(host)
         if not times:
             return False
         horizon = time.monotonic() - self.config.auth_failures_window_s
@@ -317,8 +331,7 @@ class FeedServer:
             times.popleft()
         return len(times) >= self.config.auth_failures_max
 
-    def _auth_failed(self, peer: str) -> None:
-        host = _host(peer)
+    def _auth_failed(self, host: str) -> None:
         times = self._auth_failures.setdefault(host, deque(maxlen=self.config.auth_failures_max))
         times.append(time.monotonic())
         if len(times) >= self.config.auth_failures_max:
@@ -333,7 +346,7 @@ class FeedServer:
             await ws.close(code, reason)
 
     async def _handle(self, ws: ServerConnection) -> None:
-        peer = _peer(ws)
+        peer = self._who(ws, ws.request)[1]
         try:
             async with asyncio.timeout(self.config.hello_timeout_s):
                 raw = await ws.recv(decode=False)
