@@ -9,6 +9,7 @@ import logging
 import random
 import shutil
 import socket
+import ssl
 import subprocess
 import threading
 import time
@@ -744,18 +745,18 @@ def test_proxy_settings_in_the_environment_are_not_used_for_the_feed(
 
 def test_an_unexpected_error_is_logged_and_retried_the_feed_thread_lives_on(
         caplog: pytest.LogCaptureFixture) -> None:
-    # An explicitly configured proxy that websockets cannot use raises InvalidProxy: an error outside the
-    # ones the client expects from a connection attempt.
+    # A TLS context for a ws:// URL makes websockets raise ValueError: an error outside the ones the client
+    # expects from a connection attempt.
     with ServerThread() as srv:
         sink = EngineSink()
-        client = started(FeedClient(srv.url, sink, proxy="bogus://proxy.invalid:1", **FAST))
+        client = started(FeedClient(srv.url, sink, ssl_context=ssl.create_default_context(), **FAST))
         try:
             sink.wait_for(lambda s: client.counters.reconnects >= 3)
             assert client._thread is not None and client._thread.is_alive()
         finally:
             client.stop()
     assert sink.states[-1] == "stopped" and "live" not in sink.states
-    assert any("unexpected error: InvalidProxy" in st.detail for st in sink.statuses)
+    assert any("unexpected error: ValueError" in st.detail for st in sink.statuses)
     assert any(r.name == "wallboard.feed.client" and r.exc_info for r in caplog.records)
 
 

@@ -55,4 +55,5 @@ def run(args: argparse.Namespace) -> int:
     # The config file is watched: valid changes apply live (wallboard.ui.live_config).
     return run_board(config, args.url or config.feed.url, token=token, kiosk=args.kiosk,
                      screen=args.screen, theme_name=args.theme, quit_after_s=args.quit_after,
-                     config_path=loaded.path, config_text=loaded.text or None, ssl_context=tls)
+                     config_path=loaded.path, config_text=loaded.text or None, ssl_context=tls,
+                     proxy=config.feed.proxy)

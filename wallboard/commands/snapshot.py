@@ -65,7 +65,7 @@ def _demo_engine(args: argparse.Namespace, config):  # -> (engine, view model, n
     return engine, vm, end, config
 
 
-def _feed_engine(args: argparse.Namespace, config):  # -> (engine, link, now)
+def _feed_engine(args: argparse.Namespace, config, token: str | None, tls):  # -> (engine, link, now)
     import threading
 
     from wallboard.core.engine import MetricsEngine
@@ -86,7 +86,7 @@ def _feed_engine(args: argparse.Namespace, config):  # -> (engine, link, now)
             state["status"] = status
 
     client = FeedClient(args.url if getattr(args, "url", None) else config.feed.url, Sink(),
-                        token=config.feed.token)
+                        token=token, ssl_context=tls, proxy=config.feed.proxy)
     client.start()
     got.wait(args.wait)
     client.stop()
@@ -109,11 +109,15 @@ def run(args: argparse.Namespace) -> int:
     for name in ("QT_SCALE_FACTOR", "QT_SCREEN_SCALE_FACTORS"):
         os.environ.pop(name, None)
     os.environ["QT_ENABLE_HIGHDPI_SCALING"] = "0"
-    from wallboard.commands.run import load_config
+    from wallboard.config_loader import load_config, resolve_token, ssl_context
     from wallboard.core.view_model import LinkStatus
 
     try:
-        config = load_config(args.config) if args.config else load_config(None)
+        loaded = load_config(args.config)
+        config = loaded.config
+        base = loaded.path.parent if loaded.path else None
+        # The feed's token (token_file too) and CA, as `wallboard run` reads them.
+        token, tls = (None, None) if args.demo else (resolve_token(config, base), ssl_context(config, base))
     except (OSError, ValueError) as exc:
         print(f"wallboard snapshot: {exc}", file=sys.stderr)
         return 2
@@ -130,7 +134,7 @@ def run(args: argparse.Namespace) -> int:
             link = LinkStatus("reconnecting", "connection refused", last_data_at=now - 83, retry_at=now + 4)
     else:
         from wallboard.ui.controller import link_from_feed_status
-        engine, status, now = _feed_engine(args, config)
+        engine, status, now = _feed_engine(args, config, token, tls)
         link = link_from_feed_status(status, now) if status else LinkStatus("connecting")
     page = args.page - 1
     if not 0 <= page < len(config.pages):

@@ -16,6 +16,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--token", help="bearer token (or --token-file, or $WALLBOARD_TOKEN)")
     p.add_argument("--token-file", type=Path, metavar="FILE")
     p.add_argument("--cafile", type=Path, metavar="PEM", help="extra CA certificate(s) to trust for wss://")
+    p.add_argument("--proxy", metavar="URL",
+                   help='reach the feed through this HTTP proxy (http://host:port), or "system" for the '
+                        "environment's https_proxy/http_proxy (default: connect directly)")
     p.add_argument("--json", action="store_true",
                    help="one JSON object per line: {status, seq, figures} (figures as `wallboard metrics`)")
     p.add_argument("--interval", type=float, default=1.0, metavar="S", help="print period (default 1 s)")
@@ -91,9 +94,14 @@ def run(args: argparse.Namespace) -> int:
     if not args.url.startswith(("ws://", "wss://")):
         print("wallboard tail: the URL must start with ws:// or wss://", file=sys.stderr)
         return 2
+    from wallboard.core.board_config import proxy_problem
+    problem = proxy_problem(args.proxy) if args.proxy else None
+    if problem:
+        print(f"wallboard tail: --proxy: {problem}", file=sys.stderr)
+        return 2
 
     sink = _EngineSink()
-    client = FeedClient(args.url, sink, token=token, ssl_context=ssl_context)
+    client = FeedClient(args.url, sink, token=token, ssl_context=ssl_context, proxy=args.proxy)
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     client.start()

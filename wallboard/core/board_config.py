@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import tomllib
 from typing import Annotated, Literal
+from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from wallboard.core.alerts import AlertRule, goal_rules
 from wallboard.core.metrics_config import MetricsConfig
@@ -109,8 +110,64 @@ class FeedSettings(BaseModel):
     token: str | None = None
     token_file: str | None = None  # read at start (and on reload); relative to the config file
     ca_file: str | None = None  # PEM bundle to trust for a wss:// feed with a private CA
+    # How to reach the feed: None (default) connects directly, as a feed on the site's LAN wants (the
+    # environment's http(s)_proxy is NOT used: it would send LAN traffic to an internet proxy);
+    # "system" uses the environment's proxy settings (https_proxy, http_proxy; no_proxy honoured);
+    # "http://host:port" or "https://host:port" (user:password@ allowed) names an HTTP CONNECT proxy.
+    proxy: str | None = None
     # Figures are marked stale when no data (events or heartbeats) came for this long.
     stale_after_s: float = Field(5.0, ge=1, le=600)
+
+    @field_validator("proxy")
+    @classmethod
+    def _proxy_usable(cls, v: str | None) -> str | None:
+        v = (v or "").strip()
+        if not v:
+            return None
+        problem = proxy_problem(v)
+        if problem:
+            raise ValueError(problem)
+        return v
+
+
+PROXY_SYSTEM = "system"
+
+
+def proxy_problem(proxy: str) -> str | None:
+    """Why ``proxy`` cannot be used as a feed proxy setting, or None (see FeedSettings.proxy)."""
+    if proxy == PROXY_SYSTEM:
+        return None
+    try:
+        u = urlsplit(proxy)
+        if u.port == 0:  # (reading the port also checks it: a bad one raises ValueError)
+            return "the proxy URL's port is 0"
+    except ValueError as exc:
+        return f"not a proxy URL ({exc})"
+    if u.scheme not in ("http", "https"):
+        return (f'"system" or an http:// or https:// proxy URL expected, not {proxy_for_log(proxy)!r} '
+                "(SOCKS proxies are not supported)")
+    if not u.hostname:
+        return "the proxy URL names no host"
+    if u.path not in ("", "/") or u.query or u.fragment:
+        return "a proxy URL is scheme://host:port, without a path, query or fragment"
+    if u.username is not None and u.password is None:
+        return "the proxy URL has a user name but no password"
+    return None
+
+
+def proxy_for_log(proxy: str | None) -> str | None:
+    """The proxy setting with any password replaced by ***: fit for logs and status text."""
+    if not proxy or proxy == PROXY_SYSTEM:
+        return proxy
+    try:
+        u = urlsplit(proxy)
+        if u.password is None:
+            return proxy
+        host = u.hostname or ""
+        netloc = f"{u.username}:***@{host}" + (f":{u.port}" if u.port else "")
+    except ValueError:
+        return "<unparsable proxy URL>"
+    return urlunsplit((u.scheme, netloc, u.path, u.query, u.fragment))
 
 
 class TickerConfig(BaseModel):

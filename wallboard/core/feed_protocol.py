@@ -37,6 +37,7 @@ HTTP_UNAUTHORIZED = 401  # missing or wrong bearer token
 HTTP_UPGRADE_REQUIRED = 426  # the client offers only wallboard subprotocols this server does not speak
 HTTP_TOO_MANY_REQUESTS = 429  # too many failed authentications from this address (Retry-After is set)
 HTTP_BUSY = 503  # connection limit reached (Retry-After is set)
+HTTP_PROXY_AUTH_REQUIRED = 407  # (from an HTTP proxy between board and feed, not from the feed server)
 
 DEFAULT_PORT = 8765
 DEFAULT_HEARTBEAT_S = 2.5

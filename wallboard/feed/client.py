@@ -20,11 +20,19 @@ from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
+from websockets.exceptions import (
+    ConnectionClosed,
+    InvalidHandshake,
+    InvalidProxy,
+    InvalidProxyStatus,
+    InvalidStatus,
+    InvalidURI,
+)
 from websockets.frames import Frame, Opcode
 
 from wallboard import __version__
 from wallboard.core import feed_protocol as fp
+from wallboard.core.board_config import PROXY_SYSTEM, proxy_for_log
 from wallboard.core.feed_protocol import FeedStatus, data_age
 from wallboard.core.protocol import Event, ParsedBatch, parse_batch
 from wallboard.feed.logs import kv, websockets_logger
@@ -116,8 +124,10 @@ class FeedClient:
         self._open_timeout_s = open_timeout_s
         self._max_frame_bytes = max_frame_bytes
         self._max_snapshot_bytes = max_snapshot_bytes
-        # Only an explicitly configured proxy: a LAN feed must not go through http(s)_proxy from the env.
-        self._proxy = proxy
+        # Only a configured proxy: a LAN feed must not go through http(s)_proxy from the environment unless
+        # told to ("system"; FeedSettings.proxy).
+        self._proxy: str | bool | None = True if proxy == PROXY_SYSTEM else (proxy or None)
+        self._via = f" via proxy {proxy_for_log(proxy)}" if proxy else ""
         self._ping_interval_s = ping_interval_s
         self._compression = compression
         self._status_interval_s = status_interval_s
@@ -245,7 +255,7 @@ class FeedClient:
 
     async def _connect_once(self, first: bool) -> _Outcome:
         self._live_since = None
-        self._emit("connecting" if first else "reconnecting", f"connecting to {self.url}")
+        self._emit("connecting" if first else "reconnecting", f"connecting to {self.url}{self._via}")
         headers = {"Authorization": f"Bearer {self._token}"} if self._token else None
         loop = asyncio.get_running_loop()
         ended: asyncio.Future[tuple[int, _Outcome]] = loop.create_future()  # (close code, outcome)
@@ -304,10 +314,21 @@ class FeedClient:
             return _Outcome("reconnecting", f"handshake refused: HTTP {status}")
         except ConnectionClosed as exc:
             return self._closed(exc)
+        except InvalidProxyStatus as exc:
+            status = exc.response.status_code
+            if status == fp.HTTP_PROXY_AUTH_REQUIRED:
+                return _Outcome("auth_failed", "the proxy refused our credentials" if self._proxy_has_auth()
+                                else "the proxy requires credentials (user:password@ in the proxy URL)")
+            return _Outcome("reconnecting", f"the proxy refused the connection: HTTP {status}")
+        except InvalidProxy as exc:
+            return _Outcome("incompatible", f"unusable proxy setting: {exc.msg}")
         except (OSError, TimeoutError, InvalidHandshake, InvalidURI) as exc:
-            return _Outcome("reconnecting", f"cannot connect: {exc or type(exc).__name__}")
+            return _Outcome("reconnecting", f"cannot connect{self._via}: {exc or type(exc).__name__}")
         finally:
             self._ws = None
+
+    def _proxy_has_auth(self) -> bool:
+        return isinstance(self._proxy, str) and "@" in self._proxy
 
     def _closed(self, exc: ConnectionClosed) -> _Outcome:
         rcvd, sent = exc.rcvd, exc.sent

@@ -17,12 +17,12 @@ def kv(event: str, **fields: object) -> str:
 
 
 class RedactAuthorization(logging.Filter):
-    """websockets logs handshake headers at DEBUG level; blank the Authorization header's value."""
+    """websockets logs handshake headers at DEBUG level; blank the (Proxy-)Authorization header's value."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         args = record.args
         if isinstance(args, tuple) and args and any(
-                isinstance(a, str) and a.lower() == "authorization" for a in args):
+                isinstance(a, str) and a.lower() in ("authorization", "proxy-authorization") for a in args):
             record.args = tuple("[redacted]" if i > 0 else a for i, a in enumerate(args))
         return True
 

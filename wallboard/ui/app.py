@@ -31,7 +31,8 @@ log = logging.getLogger("wallboard.ui.app")
 def run_board(config: BoardConfig, url: str, *, token: str | None = None, kiosk: bool = False,
               screen: str | None = None, theme_name: str | None = None,
               quit_after_s: float | None = None, config_path: Path | None = None,
-              config_text: str | None = None, ssl_context: ssl.SSLContext | None = None) -> int:
+              config_text: str | None = None, ssl_context: ssl.SSLContext | None = None,
+              proxy: str | None = None) -> int:
     """``config_path``: the file the config came from; it is watched and changes apply live."""
     app = make_application(sys.argv[:1])
     app.setApplicationName("wallboard")
@@ -39,7 +40,7 @@ def run_board(config: BoardConfig, url: str, *, token: str | None = None, kiosk:
                          alert_history=default_history_path())
     bridge = FeedBridge()
     window.controller.attach(bridge)
-    client = FeedClient(url, bridge, token=token, ssl_context=ssl_context,
+    client = FeedClient(url, bridge, token=token, ssl_context=ssl_context, proxy=proxy,
                         batch_interval_s=config.display.feed_batch_interval_s)
     window.controller.resync_wanted.connect(client.resync)
     inhibitor = ScreenSaverInhibitor()
