@@ -100,3 +100,25 @@ def test_snapshot_of_a_live_feed_from_its_config(tmp_path: Path) -> None:
         assert QImage(str(out)).width() == 1280
     finally:
         feed.stop()
+
+
+def test_snapshot_of_a_feed_that_wants_a_token_reads_the_configs_token_file(tmp_path: Path) -> None:
+    """As `wallboard run` does: token_file (relative to the config's folder), not only token."""
+    import time
+
+    from feed_support import ServerThread
+
+    from wallboard.core import protocol as p
+
+    token = "tok-" + "sn4psh0t" * 3
+    with ServerThread(token=token) as srv:
+        now = time.time()
+        srv.push([p.CallQueued(ts=now - 42, call_id=f"c{i}", queue="q") for i in range(7)])
+        (tmp_path / "feed.token").write_text(token + "\n")
+        cfg = tmp_path / "board.toml"
+        cfg.write_text(f'[feed]\nurl = "{srv.url}"\ntoken_file = "feed.token"\n')
+        out = tmp_path / "live.png"
+        r = _wallboard("snapshot", "--config", str(cfg), "--out", str(out), "--size", "1280x720",
+                       "--wait", "10", env=_env())
+    assert r.returncode == 0, r.stderr
+    assert "7 events" in r.stdout and token not in r.stdout + r.stderr
