@@ -182,6 +182,7 @@ def test_a_bad_proxy_setting_names_the_field(value: str, message: str) -> None:
 def test_proxy_for_log_hides_the_password() -> None:
     assert proxy_for_log("http://u:secret@proxy.site:3128") == "http://u:***@proxy.site:3128"
     assert proxy_for_log("http://proxy.site:3128") == "http://proxy.site:3128"
+    assert proxy_for_log("http://u:secret@[2001:db8::1]:3128") == "http://u:***@[2001:db8::1]:3128"
     assert proxy_for_log("system") == "system" and proxy_for_log(None) is None
 
 

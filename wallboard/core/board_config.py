@@ -164,6 +164,7 @@ def proxy_for_log(proxy: str | None) -> str | None:
         if u.password is None:
             return proxy
         host = u.hostname or ""
+        host = f"[{host}]" if ":" in host else host  # an IPv6 address keeps its brackets
         netloc = f"{u.username}:***@{host}" + (f":{u.port}" if u.port else "")
     except ValueError:
         return "<unparsable proxy URL>"

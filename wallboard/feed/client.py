@@ -127,7 +127,8 @@ class FeedClient:
         # Only a configured proxy: a LAN feed must not go through http(s)_proxy from the environment unless
         # told to ("system"; FeedSettings.proxy).
         self._proxy: str | bool | None = True if proxy == PROXY_SYSTEM else (proxy or None)
-        self._via = f" via proxy {proxy_for_log(proxy)}" if proxy else ""
+        self._via = (" (system proxy settings)" if proxy == PROXY_SYSTEM
+                     else f" via proxy {proxy_for_log(proxy)}" if proxy else "")
         self._ping_interval_s = ping_interval_s
         self._compression = compression
         self._status_interval_s = status_interval_s
