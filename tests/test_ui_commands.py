@@ -122,3 +122,21 @@ def test_snapshot_of_a_feed_that_wants_a_token_reads_the_configs_token_file(tmp_
                        "--wait", "10", env=_env())
     assert r.returncode == 0, r.stderr
     assert "7 events" in r.stdout and token not in r.stdout + r.stderr
+
+
+def test_snapshot_without_data_says_why_and_exits_1_after_writing_the_png(tmp_path: Path) -> None:
+    """No feed: the PNG shows the board offline, and a script learns it from the exit status and stderr
+    (the reason the feed client gave, not the "stopped" of the client being shut down)."""
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cfg = tmp_path / "board.toml"
+    cfg.write_text(f'[feed]\nurl = "ws://127.0.0.1:{port}/"\n')
+    out = tmp_path / "offline.png"
+    r = _wallboard("snapshot", "--config", str(cfg), "--out", str(out), "--size", "640x360", "--wait", "1",
+                   env=_env())
+    assert r.returncode == 1
+    assert "no data from the feed within 1 s (reconnecting: cannot connect" in r.stderr
+    assert QImage(str(out)).width() == 640

@@ -65,7 +65,7 @@ def _demo_engine(args: argparse.Namespace, config):  # -> (engine, view model, n
     return engine, vm, end, config
 
 
-def _feed_engine(args: argparse.Namespace, config, token: str | None, tls):  # -> (engine, link, now)
+def _feed_engine(args: argparse.Namespace, config, token: str | None, tls):  # -> (engine, status, now, got data)
     import threading
 
     from wallboard.core.engine import MetricsEngine
@@ -89,8 +89,8 @@ def _feed_engine(args: argparse.Namespace, config, token: str | None, tls):  # -
                         token=token, ssl_context=tls, proxy=config.feed.proxy)
     client.start()
     got.wait(args.wait)
+    status = state.get("status")  # as the feed left it: after stop() it would say "stopped", which tells nothing
     client.stop()
-    status = state.get("status")
     offset = getattr(status, "clock_offset_s", 0.0) if status else 0.0
     now = time.time() + offset
     if "snapshot" in state:
@@ -98,7 +98,7 @@ def _feed_engine(args: argparse.Namespace, config, token: str | None, tls):  # -
         engine.apply_many(state.get("events", []))
     else:
         engine = MetricsEngine(config.metrics)
-    return engine, status, now
+    return engine, status, now, "snapshot" in state
 
 
 def run(args: argparse.Namespace) -> int:
@@ -122,6 +122,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"wallboard snapshot: {exc}", file=sys.stderr)
         return 2
     vm = None
+    got_data = True
     if args.demo:
         try:
             engine, vm, now, config = _demo_engine(args, config)
@@ -134,7 +135,7 @@ def run(args: argparse.Namespace) -> int:
             link = LinkStatus("reconnecting", "connection refused", last_data_at=now - 83, retry_at=now + 4)
     else:
         from wallboard.ui.controller import link_from_feed_status
-        engine, status, now = _feed_engine(args, config, token, tls)
+        engine, status, now, got_data = _feed_engine(args, config, token, tls)
         link = link_from_feed_status(status, now) if status else LinkStatus("connecting")
     page = args.page - 1
     if not 0 <= page < len(config.pages):
@@ -149,4 +150,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"wallboard snapshot: {exc}", file=sys.stderr)
         return 1
     print(f"wrote {args.out} ({args.size[0]}x{args.size[1]}, {engine.events_applied} events)")
+    if not got_data:  # the PNG shows the board as a wall would (offline, and why); a script should know too
+        why = f"{link.state}: {link.detail}" if link.detail else link.state
+        print(f"wallboard snapshot: no data from the feed within {args.wait:g} s ({why})", file=sys.stderr)
+        return 1
     return 0
