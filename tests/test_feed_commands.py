@@ -121,3 +121,33 @@ def test_serve_starts_with_live_sources(spec: str) -> None:
         client.stop()
         stop(proc)
     assert proc.returncode == 0 and sink.errors == []
+
+
+def test_serve_takes_its_auth_limit_and_trusted_proxies_from_the_command_line() -> None:
+    import asyncio
+
+    from websockets.asyncio.client import connect
+    from websockets.exceptions import InvalidStatus
+
+    proc, url = start_server("--source", "synthetic:5", "--port", "0", "--token", "right", "--auth-failures", "2",
+                             "--auth-window", "600", "--trusted-proxy", "127.0.0.0/8")
+
+    async def handshake(token: str, forwarded_for: str) -> int:
+        try:
+            async with connect(url, additional_headers={"Authorization": f"Bearer {token}",
+                                                        "X-Forwarded-For": forwarded_for}):
+                return 101
+        except InvalidStatus as exc:
+            return exc.response.status_code
+
+    try:
+        got = [asyncio.run(handshake(t, ip)) for t, ip in (("wrong", "192.0.2.1"), ("wrong", "192.0.2.1"),
+                                                            ("right", "192.0.2.1"), ("right", "192.0.2.2"))]
+    finally:
+        stop(proc)
+    assert got == [401, 401, 429, 101]  # locked after 2, per board behind the (trusted) proxy
+    for bad_args, message in ((["--auth-failures", "0"], "--auth-failures"),
+                              (["--trusted-proxy", "10.0.0.0/33"], "--trusted-proxy")):
+        bad = subprocess.run([sys.executable, "-m", "wallboard", "serve", "--source", "synthetic:5", *bad_args],
+                             capture_output=True, text=True, timeout=30)
+        assert bad.returncode == 2 and message in bad.stderr

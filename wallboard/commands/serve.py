@@ -26,6 +26,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tls-cert", type=Path, metavar="PEM", help="serve wss:// with this certificate (chain)")
     p.add_argument("--tls-key", type=Path, metavar="PEM", help="private key (if not in --tls-cert)")
     p.add_argument("--max-connections", type=int, default=1000)
+    p.add_argument("--auth-failures", type=int, default=10, metavar="N",
+                   help="with a token: failed authentications from one address before it is refused (429) "
+                        "for --auth-window seconds (default 10)")
+    p.add_argument("--auth-window", type=float, default=60.0, metavar="S",
+                   help="the sliding window those failures are counted over, in seconds (default 60)")
     p.add_argument("--trusted-proxy", action="append", default=[], metavar="ADDR[/BITS]",
                    help="a reverse proxy in front of this server (address or network; repeatable): its "
                         "X-Forwarded-For names the client, so the limit on failed authentications counts "
@@ -68,7 +73,10 @@ def run(args: argparse.Namespace) -> int:
             ssl_context=server_ssl_context(args.tls_cert, args.tls_key), heartbeat_s=args.heartbeat,
             history_events=args.history, max_pending_events=args.max_pending,
             max_connections=args.max_connections, compression=args.compression, metrics_config=metrics_config,
-            trusted_proxies=tuple(args.trusted_proxy))
+            trusted_proxies=tuple(args.trusted_proxy), auth_failures_max=args.auth_failures,
+            auth_failures_window_s=args.auth_window)
+        if args.auth_failures < 1 or not 0 < args.auth_window <= 86_400:
+            raise SettingsError("--auth-failures must be at least 1 and --auth-window between 0 and 86400 s")
         source = open_source(args.source, speed=args.speed, loop=args.loop, seed=args.seed)
     except (SettingsError, SourceError) as exc:
         print(f"wallboard serve: {exc}", file=sys.stderr)
