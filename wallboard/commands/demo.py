@@ -31,6 +31,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="start the simulation at this local time today (the scenario's time zone), "
                              "'incident': 2 minutes before the scenario's first incident, 'now', or 'auto' "
                              "(default: now during business hours, else 09:30, so the floor is busy)")
+    parser.add_argument("--warm-up", type=float, default=None, metavar="MINUTES",
+                        help="simulate this many minutes before the start at once, so the board opens on a "
+                             f"floor that has been working (default {DEFAULT_WARM_UP_MIN:g}; with --start "
+                             "incident 0, so the incident's surge is what sets alerts off; 0: everyone has just "
+                             "logged in)")
     parser.add_argument("--port", type=int, default=0, help="loopback port of the embedded feed (0: any)")
     parser.add_argument("--quit-after", type=float, default=None, help=argparse.SUPPRESS)  # tests
 
@@ -87,6 +92,7 @@ class EmbeddedFeed:
 
 
 BUSINESS_HOURS = (7, 19)  # local hours in which 'auto' simulates from now
+DEFAULT_WARM_UP_MIN = 90.0  # long enough for today's figures and every agent state to look like a working day
 AUTO_START = "09:30"
 
 
@@ -95,6 +101,14 @@ def auto_start(scenario: str, now: datetime | None = None) -> str | None:
     from wallboard.sim import load_scenario
     local = (now or datetime.now(UTC)).astimezone(ZoneInfo(load_scenario(scenario).timezone))
     return None if BUSINESS_HOURS[0] <= local.hour < BUSINESS_HOURS[1] else AUTO_START
+
+
+def warm_up_minutes(start: str | None, given: float | None) -> float:
+    """--warm-up as given, else the default: none before an incident (its surge should be what sets the alerts
+    off, not the morning before it), DEFAULT_WARM_UP_MIN otherwise."""
+    if given is not None:
+        return max(0.0, given)
+    return 0.0 if start == "incident" else DEFAULT_WARM_UP_MIN
 
 
 def sim_start(scenario: str, hh_mm: str, today: date | None = None) -> float:
@@ -137,7 +151,8 @@ def run(args: argparse.Namespace) -> int:
                 print(f"wallboard demo: the simulated centre is quiet at this hour; simulating from {choice} "
                       "local time (--start now to simulate the current time)", file=sys.stderr)
         start = sim_start(scenario, choice) if choice and choice != "now" else None
-        source = SimSource(scenario, speed=args.speed, seed=args.seed, start=start)
+        source = SimSource(scenario, speed=args.speed, seed=args.seed, start=start,
+                           warm_up_s=warm_up_minutes(choice, args.warm_up) * 60)
     except (SourceError, ValueError, OSError, KeyError) as exc:
         print(f"wallboard demo: {exc}", file=sys.stderr)
         return 2

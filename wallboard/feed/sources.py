@@ -135,9 +135,16 @@ def _relap(event: p.Event, shift: float, lap: int) -> p.Event:
 
 class SimSource:
     """The live simulator, started at the current wall time (or ``start``, epoch seconds: e.g. just before
-    a scenario's incident); its clock runs at ``speed`` × real time from there."""
+    a scenario's incident); its clock runs at ``speed`` × real time from there.
 
-    def __init__(self, scenario: str, *, speed: float = 1.0, seed: int = 1, start: float | None = None) -> None:
+    ``warm_up_s``: the simulation starts that long before ``start`` and its events up to ``start`` come at
+    once, in the first batches: a demo opens on a floor that has been working (calls queued and in progress,
+    agents in every state, today's figures), not on one where everyone has just logged in."""
+
+    WARM_UP_CHUNK = 5000  # events per batch while catching up (frames stay well under max_frame_bytes)
+
+    def __init__(self, scenario: str, *, speed: float = 1.0, seed: int = 1, start: float | None = None,
+                 warm_up_s: float = 0.0) -> None:
         try:
             from wallboard.sim import Simulator, load_scenario
         except ImportError as exc:  # the simulator package is not there
@@ -147,15 +154,23 @@ class SimSource:
             scen = load_scenario(scenario)
         except (OSError, ValueError, KeyError) as exc:  # ScenarioError is a ValueError
             raise SourceError(f"cannot load scenario {scenario!r}: {exc}") from exc
+        if not 0 <= warm_up_s <= 86_400:
+            raise SourceError("the warm-up must be between 0 and 24 hours")
         self._start = time.time() if start is None else start
         self._m0 = time.monotonic()
-        self._sim = Simulator(scen, seed=seed, start=self._start)
+        self._sim = Simulator(scen, seed=seed, start=self._start - warm_up_s)
+        self._warm_up_s = warm_up_s
         self.description = f"sim:{scenario}"
 
     def clock(self) -> float:
         return self._start + (time.monotonic() - self._m0) * self.speed
 
     async def batches(self) -> AsyncIterator[list[p.Event]]:
+        if self._warm_up_s:
+            history = self._sim.events_until(self._start)
+            for i in range(0, len(history), self.WARM_UP_CHUNK):
+                yield history[i:i + self.WARM_UP_CHUNK]
+                await asyncio.sleep(0)  # clients and heartbeats get their turn between chunks
         while True:
             evs = self._sim.events_until(self.clock())
             if evs:
