@@ -66,6 +66,11 @@ def run(args: argparse.Namespace) -> int:
     if getattr(args, "verbose", 0) < 2:  # websockets' own per-connection lines repeat ours
         logging.getLogger("wallboard.feed.ws").setLevel(logging.WARNING)
     try:
+        parse_trusted_proxies(args.trusted_proxy)  # the server parses them too: named here, before anything opens
+    except ValueError as exc:
+        print(f"wallboard serve: --trusted-proxy: {exc}", file=sys.stderr)
+        return 2
+    try:
         metrics_config = MetricsConfig(timezone=args.timezone, reset_time=args.reset,
                                        rolling_minutes=args.rolling_minutes)
         config = ServerConfig(
@@ -83,11 +88,6 @@ def run(args: argparse.Namespace) -> int:
         return 2
     except ValidationError as exc:
         print(f"wallboard serve: {exc.errors()[0]['msg']}", file=sys.stderr)
-        return 2
-    try:
-        parse_trusted_proxies(config.trusted_proxies)  # the server parses them too: named here, before it starts
-    except ValueError as exc:
-        print(f"wallboard serve: --trusted-proxy: {exc}", file=sys.stderr)
         return 2
 
     async def main() -> int:
