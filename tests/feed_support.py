@@ -3,6 +3,8 @@ checks seq continuity, event streams from the real simulator, and a raw websocke
 
 from __future__ import annotations
 
+import subprocess
+from pathlib import Path
 from typing import Any
 
 from wallboard.core import protocol as p
@@ -45,3 +47,12 @@ class ServerThread(harness.ServerThread):
 
     def push(self, events: list[p.Event]) -> None:
         self.call(lambda: self.source.push(events))
+
+
+def self_signed(tmp: Path) -> tuple[Path, Path]:
+    """A certificate and key for 127.0.0.1 (the openssl CLI), for TLS tests."""
+    cert, key = tmp / "cert.pem", tmp / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    return cert, key

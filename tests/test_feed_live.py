@@ -10,13 +10,20 @@ import random
 import shutil
 import socket
 import ssl
-import subprocess
 import threading
 import time
 from pathlib import Path
 
 import pytest
-from feed_support import WAIT_S, EngineSink, LoopThread, ServerThread, reference_figures, sim_events
+from feed_support import (
+    WAIT_S,
+    EngineSink,
+    LoopThread,
+    ServerThread,
+    reference_figures,
+    self_signed,
+    sim_events,
+)
 from websockets.asyncio.client import connect
 from websockets.asyncio.server import serve
 from websockets.exceptions import ConnectionClosed, InvalidStatus
@@ -595,17 +602,9 @@ def test_sim_source_streams_live_simulated_events() -> None:
         assert sink.errors == []
 
 
-def _self_signed(tmp: Path) -> tuple[Path, Path]:
-    cert, key = tmp / "cert.pem", tmp / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
-                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
-    return cert, key
-
-
 @pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl CLI to make a certificate")
 def test_tls_with_a_self_signed_certificate_and_a_client_trusting_it(tmp_path: Path) -> None:
-    cert, key = _self_signed(tmp_path)
+    cert, key = self_signed(tmp_path)
     with ServerThread(ssl_context=server_ssl_context(cert, key), token="t") as srv:
         assert srv.url.startswith("wss://")
         srv.push([p.AgentState(ts=time.time(), agent_id="a1", state="available")])

@@ -6,11 +6,14 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
+import shutil
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import pytest
-from feed_support import EngineSink, LoopThread, ServerThread, reference_figures, sim_events
+from feed_support import EngineSink, LoopThread, ServerThread, reference_figures, self_signed, sim_events
 
 from wallboard.core.board_config import BoardConfigError, FeedSettings, parse_board_config, proxy_for_log
 from wallboard.feed.client import FeedClient
@@ -204,3 +207,32 @@ def test_a_proxy_websockets_cannot_use_shows_incompatible_without_its_password()
             client.stop()
     shown = " ".join(s.detail for s in sink.statuses)
     assert "unusable proxy setting: scheme bogus isn't supported" in shown and "hunter2" not in shown
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl CLI to make a certificate")
+def test_a_wss_feed_through_the_proxy_keeps_tls_end_to_end(proxy_loop: LoopThread, tmp_path: Path) -> None:
+    """The proxy only tunnels: TLS is between the board and the feed, with the feed's certificate checked."""
+    from wallboard.core import protocol as p
+    from wallboard.feed.settings import client_ssl_context, server_ssl_context
+
+    proxy = ConnectProxy(proxy_loop)
+    cert, key = self_signed(tmp_path)
+    with ServerThread(ssl_context=server_ssl_context(cert, key), token="t") as srv:
+        srv.push([p.AgentState(ts=time.time(), agent_id="a1", state="available")])
+        sink = EngineSink()
+        client = FeedClient(srv.url, sink, token="t", ssl_context=client_ssl_context(cert), proxy=proxy.url,
+                            **FAST)
+        client.start()
+        try:
+            sink.wait_seq(1)
+        finally:
+            client.stop()
+        untrusting = EngineSink()  # the same tunnel, without the feed's CA: refused, and said why
+        client = FeedClient(srv.url, untrusting, token="t", ssl_context=client_ssl_context(None), proxy=proxy.url,
+                            **FAST)
+        client.start()
+        try:
+            untrusting.wait_for(lambda s: any("CERTIFICATE_VERIFY_FAILED" in st.detail for st in s.statuses))
+        finally:
+            client.stop()
+    assert len(proxy.targets) >= 2 and untrusting.snapshots == 0
