@@ -76,6 +76,16 @@ def test_run_with_a_bad_config_exits_2_naming_the_key(tmp_path: Path) -> None:
     assert r.returncode == 2 and "cannot read config" in r.stderr
 
 
+def _snapshot_of_config(tmp_path: Path, feed_toml: str, size: str = "1280x720",
+                        wait: str = "10") -> tuple[subprocess.CompletedProcess[str], Path]:
+    """`wallboard snapshot --config` with a config holding ``feed_toml`` as its [feed] section."""
+    cfg = tmp_path / "board.toml"
+    cfg.write_text(f"[feed]\n{feed_toml}")
+    out = tmp_path / "snapshot.png"
+    return _wallboard("snapshot", "--config", str(cfg), "--out", str(out), "--size", size, "--wait", wait,
+                      env=_env()), out
+
+
 def test_snapshot_of_a_live_feed_from_its_config(tmp_path: Path) -> None:
     """snapshot --config connects to the configured (real) feed and renders what it serves."""
     import time
@@ -90,11 +100,7 @@ def test_snapshot_of_a_live_feed_from_its_config(tmp_path: Path) -> None:
     try:
         now = time.time()
         feed.call(source.push, [p.CallQueued(ts=now - 42, call_id=f"c{i}", queue="q") for i in range(7)])
-        cfg = tmp_path / "board.toml"
-        cfg.write_text(f'[feed]\nurl = "{url}"\n')
-        out = tmp_path / "live.png"
-        r = _wallboard("snapshot", "--config", str(cfg), "--out", str(out), "--size", "1280x720",
-                       "--wait", "10", env=_env())
+        r, out = _snapshot_of_config(tmp_path, f'url = "{url}"\n')
         assert r.returncode == 0, r.stderr
         assert "7 events" in r.stdout
         assert QImage(str(out)).width() == 1280
@@ -115,11 +121,7 @@ def test_snapshot_of_a_feed_that_wants_a_token_reads_the_configs_token_file(tmp_
         now = time.time()
         srv.push([p.CallQueued(ts=now - 42, call_id=f"c{i}", queue="q") for i in range(7)])
         (tmp_path / "feed.token").write_text(token + "\n")
-        cfg = tmp_path / "board.toml"
-        cfg.write_text(f'[feed]\nurl = "{srv.url}"\ntoken_file = "feed.token"\n')
-        out = tmp_path / "live.png"
-        r = _wallboard("snapshot", "--config", str(cfg), "--out", str(out), "--size", "1280x720",
-                       "--wait", "10", env=_env())
+        r, _out = _snapshot_of_config(tmp_path, f'url = "{srv.url}"\ntoken_file = "feed.token"\n')
     assert r.returncode == 0, r.stderr
     assert "7 events" in r.stdout and token not in r.stdout + r.stderr
 
@@ -132,11 +134,7 @@ def test_snapshot_without_data_says_why_and_exits_1_after_writing_the_png(tmp_pa
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    cfg = tmp_path / "board.toml"
-    cfg.write_text(f'[feed]\nurl = "ws://127.0.0.1:{port}/"\n')
-    out = tmp_path / "offline.png"
-    r = _wallboard("snapshot", "--config", str(cfg), "--out", str(out), "--size", "640x360", "--wait", "1",
-                   env=_env())
+    r, out = _snapshot_of_config(tmp_path, f'url = "ws://127.0.0.1:{port}/"\n', size="640x360", wait="1")
     assert r.returncode == 1
     assert "no data from the feed within 1 s (reconnecting: cannot connect" in r.stderr
     assert QImage(str(out)).width() == 640
